@@ -1,0 +1,40 @@
+package dev.danmaku.protocol.codec;
+
+import dev.danmaku.protocol.ServerFrame;
+import dev.danmaku.protocol.bus.Ingress;
+import tools.jackson.databind.ObjectReader;
+import tools.jackson.databind.ObjectWriter;
+
+/**
+ * The encoding of the records on the Kafka topics (JSON, so that a person can read a topic
+ * with the console consumer). Thread-safe.
+ */
+public final class BusCodec {
+
+    private final ObjectWriter ingressWriter = Mappers.json().writerFor(Ingress.class);
+    private final ObjectReader ingressReader = Mappers.json().readerFor(Ingress.class);
+    private final ObjectWriter batchWriter = Mappers.json().writerFor(ServerFrame.class);
+    private final ObjectReader batchReader = Mappers.json().readerFor(ServerFrame.class);
+
+    public byte[] encodeIngress(Ingress ingress) {
+        return ingressWriter.writeValueAsBytes(ingress);
+    }
+
+    /** @throws tools.jackson.core.JacksonException or {@link dev.danmaku.protocol.ProtocolException} on a bad record */
+    public Ingress decodeIngress(byte[] bytes) {
+        return ingressReader.readValue(bytes);
+    }
+
+    public byte[] encodeBatch(ServerFrame.Batch batch) {
+        return batchWriter.writeValueAsBytes(batch);
+    }
+
+    /** @throws tools.jackson.core.JacksonException or {@link dev.danmaku.protocol.ProtocolException} on a bad record */
+    public ServerFrame.Batch decodeBatch(byte[] bytes) {
+        ServerFrame frame = batchReader.readValue(bytes);
+        if (frame instanceof ServerFrame.Batch batch) {
+            return batch;
+        }
+        throw new IllegalArgumentException("not a batch: " + frame.getClass().getSimpleName());
+    }
+}
