@@ -1,0 +1,417 @@
+package dev.danmaku.aggregator.pipeline;
+
+import dev.danmaku.aggregator.batch.RoomWindows;
+import dev.danmaku.aggregator.topics.IngressTopic;
+import dev.danmaku.aggregator.topics.RoomTopics;
+import dev.danmaku.protocol.ServerFrame.Batch;
+import dev.danmaku.protocol.bus.Ingress;
+import dev.danmaku.protocol.bus.Topics;
+import dev.danmaku.protocol.codec.BusCodec;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.OutOfOrderSequenceException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.UnsupportedVersionException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The consume-transform-produce loop of one aggregator, exactly once.
+ *
+ * <p>{@link #run()} runs on one dedicated thread until {@link #stop()}. It polls
+ * {@code danmaku.ingress} with a raw consumer, adds every record to its room's window
+ * ({@link RoomWindows}) and, every {@code window}, publishes all rooms' batches in one Kafka
+ * transaction together with the offsets of everything consumed so far:
+ * {@code beginTransaction -> send batches -> sendOffsetsToTransaction(offsets, groupMetadata)
+ * -> commitTransaction}. So a batch is visible to {@code read_committed} readers exactly when
+ * the records it was made of are marked consumed. If the transaction fails it is aborted, the
+ * windows are forgotten and the consumer is rewound to the first uncommitted record of each
+ * partition: the same records make the same batches again, nothing is lost or doubled.
+ *
+ * <p>A window whose room topic does not exist yet waits (all rooms wait: the offsets of one
+ * transaction cover every room) while the topic is created; the consumer is paused meanwhile
+ * so that memory stays bounded. On a rebalance the pending windows are published before the
+ * partitions go (or forgotten if they cannot be, and then consumed again by the new owner from
+ * the committed offsets); lost partitions' windows are forgotten. A fatal producer error
+ * (fenced by another instance with the same node id, say) ends the session: the clients are
+ * closed and a new session starts after a second, from the committed offsets.
+ *
+ * <p>One instance serves one run: create a new one to start again.
+ */
+public final class AggregationLoop {
+
+    private static final Logger log = LoggerFactory.getLogger(AggregationLoop.class);
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(2);
+    private static final Duration RESTART_BACKOFF = Duration.ofSeconds(1);
+    private static final Duration SLOW_TOPICS = Duration.ofSeconds(1);
+
+    private final KafkaClients clients;
+    private final IngressTopic ingressTopic;
+    private final RoomTopics roomTopics;
+    private final RoomWindows windows;
+    private final BusCodec codec;
+    private final Clock clock;
+    private final long windowNanos;
+    private final UndecodableRecords undecodable = new UndecodableRecords(Duration.ofSeconds(10), System::nanoTime);
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile boolean stopRequested;
+    private volatile @Nullable Consumer<?, ?> activeConsumer;
+
+    /**
+     * @param clients      creates each session's consumer and producer
+     * @param ingressTopic makes sure the ingress topic exists before the consumer subscribes
+     * @param roomTopics   makes sure a room topic exists before a batch goes to it
+     * @param windows      the windows and room state, owned by this loop from now on
+     * @param codec        encodes batches, decodes ingress records
+     * @param clock        the batches' {@code ts}
+     * @param window       how often the windows are published
+     */
+    public AggregationLoop(KafkaClients clients, IngressTopic ingressTopic, RoomTopics roomTopics,
+                           RoomWindows windows, BusCodec codec, Clock clock, Duration window) {
+        this.clients = clients;
+        this.ingressTopic = ingressTopic;
+        this.roomTopics = roomTopics;
+        this.windows = windows;
+        this.codec = codec;
+        this.clock = clock;
+        this.windowNanos = window.toNanos();
+    }
+
+    /** Runs sessions until {@link #stop()}; returns once the clients are closed. */
+    public void run() {
+        while (!stopRequested) {
+            try {
+                runSession();
+            } catch (RuntimeException e) {
+                windows.rollback();
+                if (stopRequested) {
+                    break;
+                }
+                log.error("Aggregation session failed; starting a new one in {} ms", RESTART_BACKOFF.toMillis(), e);
+                awaitStop(RESTART_BACKOFF);
+            }
+        }
+        log.info("Aggregation loop stopped");
+    }
+
+    /**
+     * Asks the loop to publish what it has and return. Thread-safe, does not wait: a poll in
+     * progress is woken up at once, a transaction in progress completes first.
+     */
+    public void stop() {
+        stopRequested = true;
+        stopped.countDown();
+        Consumer<?, ?> consumer = activeConsumer;
+        if (consumer != null) {
+            consumer.wakeup();
+        }
+    }
+
+    private void runSession() {
+        awaitIngressTopic();
+        if (stopRequested) {
+            return;
+        }
+        Producer<String, byte[]> producer = clients.producer();
+        @Nullable Consumer<String, byte[]> consumer = null;
+        try {
+            producer.initTransactions();
+            consumer = clients.consumer();
+            activeConsumer = consumer;
+            // stop() may have read activeConsumer just before it was set, and its wakeup missed
+            if (!stopRequested) {
+                new Session(consumer, producer).run();
+            }
+        } finally {
+            activeConsumer = null;
+            if (consumer != null) {
+                Consumer<String, byte[]> owned = consumer;
+                closeQuietly(() -> owned.close(CLOSE_TIMEOUT), "consumer");
+            }
+            closeQuietly(() -> producer.close(CLOSE_TIMEOUT), "producer");
+        }
+    }
+
+    private void awaitIngressTopic() {
+        CompletableFuture<Void> ready = ingressTopic.ensure().toCompletableFuture();
+        while (!stopRequested) {
+            try {
+                ready.get(100, TimeUnit.MILLISECONDS);
+                return;
+            } catch (TimeoutException e) {
+                // not yet: look at stopRequested again
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("cannot create " + Topics.INGRESS, e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while creating " + Topics.INGRESS, e);
+            }
+        }
+    }
+
+    private void awaitStop(Duration timeout) {
+        try {
+            stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            stopRequested = true;
+        }
+    }
+
+    private static void closeQuietly(Runnable close, String what) {
+        try {
+            close.run();
+        } catch (RuntimeException e) {
+            log.warn("Closing the {} failed", what, e);
+        }
+    }
+
+    /** One consumer and one producer, from subscribe to close. Used by the loop thread only. */
+    private final class Session implements ConsumerRebalanceListener {
+
+        private final Consumer<String, byte[]> consumer;
+        private final Producer<String, byte[]> producer;
+        /** Offsets to commit with the next transaction: the next record to read, per partition. */
+        private final Map<TopicPartition, OffsetAndMetadata> consumed = new HashMap<>();
+        /** Where to seek if the next transaction fails: the first record not yet committed, per partition. */
+        private final Map<TopicPartition, Long> rewindTo = new HashMap<>();
+        /** When the windows started waiting for room topics (System.nanoTime), or 0. */
+        private long blockedSince;
+        private boolean reportedSlowTopics;
+
+        Session(Consumer<String, byte[]> consumer, Producer<String, byte[]> producer) {
+            this.consumer = consumer;
+            this.producer = producer;
+        }
+
+        void run() {
+            try {
+                consumer.subscribe(List.of(Topics.INGRESS), this);
+                long nextTick = System.nanoTime() + windowNanos;
+                while (!stopRequested) {
+                    Duration wait = Duration.ofNanos(Math.max(0, nextTick - System.nanoTime()));
+                    accept(consumer.poll(wait));
+                    long now = System.nanoTime();
+                    if (now - nextTick >= 0) {
+                        tick();
+                        nextTick += windowNanos;
+                        if (nextTick - System.nanoTime() < 0) {
+                            // a slow tick: start the next window now rather than publish a burst of tiny ones
+                            nextTick = System.nanoTime() + windowNanos;
+                        }
+                    }
+                    pauseWhileBlocked();
+                }
+            } catch (RuntimeException e) {
+                if (!(e instanceof WakeupException && stopRequested)) {
+                    abandon();
+                    throw e;
+                }
+            }
+            // Publish what is pending so that whoever takes the partitions over starts from here.
+            try {
+                if (!tick()) {
+                    dropPending(Set.of());
+                }
+            } catch (RuntimeException e) {
+                log.warn("Could not publish the last windows while stopping; they will be consumed again", e);
+                abandon();
+            }
+        }
+
+        private void accept(ConsumerRecords<String, byte[]> records) {
+            for (TopicPartition partition : records.partitions()) {
+                List<ConsumerRecord<String, byte[]>> list = records.records(partition);
+                if (list.isEmpty()) {
+                    continue;
+                }
+                rewindTo.putIfAbsent(partition, list.get(0).offset());
+                consumed.put(partition, new OffsetAndMetadata(list.get(list.size() - 1).offset() + 1));
+                for (ConsumerRecord<String, byte[]> record : list) {
+                    accept(record);
+                }
+            }
+        }
+
+        private void accept(ConsumerRecord<String, byte[]> record) {
+            Ingress ingress;
+            try {
+                ingress = codec.decodeIngress(Objects.requireNonNull(record.value(), "no value"));
+            } catch (RuntimeException e) {
+                undecodable.skipped(record.topic(), record.partition(), record.offset(), e);
+                return;
+            }
+            switch (windows.add(ingress)) {
+                // start creating the room's topic now rather than when the window closes
+                case ADDED -> roomTopics.prepare(ingress.room());
+                case IGNORED -> log.debug("Ignored a {} in room {}: not aggregated yet",
+                        ingress.frame().getClass().getSimpleName(), ingress.room());
+                case DUPLICATE, DROPPED -> {
+                }
+            }
+        }
+
+        /**
+         * Publishes the windows and commits the consumed offsets in one transaction.
+         *
+         * @return true when everything consumed so far is committed (or there was nothing),
+         *         false when it is still pending (waiting for room topics) or was rolled back
+         */
+        private boolean tick() {
+            if (consumed.isEmpty()) {
+                return true;
+            }
+            if (!roomTopicsReady()) {
+                return false;
+            }
+            List<Batch> batches = windows.drain(clock.millis());
+            try {
+                producer.beginTransaction();
+                for (Batch batch : batches) {
+                    producer.send(new ProducerRecord<>(Topics.room(batch.room()), batch.room(), codec.encodeBatch(batch)));
+                }
+                producer.sendOffsetsToTransaction(Map.copyOf(consumed), consumer.groupMetadata());
+                producer.commitTransaction();
+            } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException
+                     | UnsupportedVersionException e) {
+                // This producer can do nothing more: end the session; the next one starts from
+                // the committed offsets.
+                abandon();
+                throw e;
+            } catch (KafkaException e) {
+                log.warn("A transaction of {} batches failed; aborting and consuming its records again",
+                        batches.size(), e);
+                try {
+                    producer.abortTransaction();
+                } catch (KafkaException abortFailure) {
+                    abandon();
+                    throw abortFailure;
+                }
+                dropPending(Set.of());
+                return false;
+            }
+            windows.commit();
+            consumed.clear();
+            rewindTo.clear();
+            return true;
+        }
+
+        /**
+         * True when every room with an open window has its topic. A room whose topic cannot be
+         * created loses its window (logged): waiting for it would hold every other room back.
+         */
+        private boolean roomTopicsReady() {
+            boolean pending = false;
+            for (String room : windows.rooms()) {
+                switch (roomTopics.ensure(room)) {
+                    case READY -> {
+                    }
+                    case PENDING -> pending = true;
+                    case FAILED -> log.error("Dropped the window of room {} ({} comments): its topic cannot be created",
+                            room, windows.discard(room));
+                }
+            }
+            long now = System.nanoTime();
+            if (!pending) {
+                if (reportedSlowTopics) {
+                    log.info("Room topics ready after {} ms; publishing again",
+                            TimeUnit.NANOSECONDS.toMillis(now - blockedSince));
+                }
+                blockedSince = 0;
+                reportedSlowTopics = false;
+                return true;
+            }
+            if (blockedSince == 0) {
+                blockedSince = now;
+            } else if (!reportedSlowTopics && now - blockedSince > SLOW_TOPICS.toNanos()) {
+                reportedSlowTopics = true;
+                log.info("Waiting for room topics to be created; consumption paused");
+            }
+            return false;
+        }
+
+        /** Stops fetching while the windows wait for room topics, so that they cannot grow without bound. */
+        private void pauseWhileBlocked() {
+            if (blockedSince != 0) {
+                Set<TopicPartition> assigned = consumer.assignment();
+                if (!consumer.paused().containsAll(assigned)) {
+                    consumer.pause(assigned);
+                }
+            } else if (!consumer.paused().isEmpty()) {
+                consumer.resume(consumer.paused());
+            }
+        }
+
+        /**
+         * Forgets every uncommitted window and rewinds each partition still owned (except
+         * {@code gone}) to its first uncommitted record, so that those records are consumed again.
+         */
+        private void dropPending(Collection<TopicPartition> gone) {
+            windows.rollback();
+            Set<TopicPartition> assigned = consumer.assignment();
+            rewindTo.forEach((partition, offset) -> {
+                if (assigned.contains(partition) && !gone.contains(partition)) {
+                    consumer.seek(partition, offset);
+                }
+            });
+            consumed.clear();
+            rewindTo.clear();
+            blockedSince = 0;
+            reportedSlowTopics = false;
+        }
+
+        /** The session ends: forget what is uncommitted (the consumer is about to be closed). */
+        private void abandon() {
+            windows.rollback();
+            consumed.clear();
+            rewindTo.clear();
+        }
+
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            if (partitions.isEmpty()) {
+                return;
+            }
+            log.info("Partitions revoked: {}; publishing pending windows", partitions);
+            if (!tick()) {
+                dropPending(partitions);
+            }
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            log.warn("Partitions lost: {}; dropping pending windows, the new owner consumes them again", partitions);
+            dropPending(partitions);
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            if (!partitions.isEmpty()) {
+                log.info("Partitions assigned: {}", partitions);
+            }
+        }
+    }
+}

@@ -1,0 +1,248 @@
+package dev.danmaku.aggregator.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.danmaku.aggregator.batch.RoomWindows;
+import dev.danmaku.aggregator.topics.IngressTopic;
+import dev.danmaku.aggregator.topics.RoomTopics;
+import dev.danmaku.protocol.ClientFrame;
+import dev.danmaku.protocol.ServerFrame.Batch;
+import dev.danmaku.protocol.ServerFrame.BatchComment;
+import dev.danmaku.protocol.User;
+import dev.danmaku.protocol.bus.Ingress;
+import dev.danmaku.protocol.bus.Topics;
+import dev.danmaku.protocol.codec.BusCodec;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The loop against Kafka's mock clients: what goes into each transaction, without a broker. */
+class AggregationLoopTest {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(10);
+    private static final TopicPartition INGRESS_0 = new TopicPartition(Topics.INGRESS, 0);
+    private static final BusCodec CODEC = new BusCodec();
+    private static final User ALICE = new User("u1", "Alice");
+    private static final long NOW = 1_732_230_000_000L;
+
+    private final SlowMockConsumer consumer = new SlowMockConsumer();
+    private final FailingMockProducer producer = new FailingMockProducer();
+    private final FakeTopics topics = new FakeTopics();
+    private final AggregationLoop loop = new AggregationLoop(new KafkaClients() {
+        @Override
+        public Consumer<String, byte[]> consumer() {
+            return consumer;
+        }
+
+        @Override
+        public Producer<String, byte[]> producer() {
+            return producer;
+        }
+    }, topics, topics, new RoomWindows(500, 100), CODEC, Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC),
+            Duration.ofMillis(50));
+    private final Thread thread = new Thread(loop::run, "test-loop");
+    private long nextOffset;
+
+    @BeforeEach
+    void start() {
+        consumer.schedulePollTask(() -> {
+            consumer.rebalance(List.of(INGRESS_0));
+            consumer.updateBeginningOffsets(Map.of(INGRESS_0, 0L));
+        });
+        thread.start();
+        await().atMost(TIMEOUT).until(() -> !consumer.assignment().isEmpty());
+    }
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        loop.stop();
+        thread.join(TIMEOUT.toMillis());
+        assertThat(thread.isAlive()).isFalse();
+    }
+
+    @Test
+    void oneTransactionCarriesEveryRoomsBatchAndTheConsumedOffsets() {
+        comment("r1", "c1");
+        comment("r2", "c2");
+        comment("r1", "c3");
+
+        await().atMost(TIMEOUT).until(() -> producer.commitCount() >= 1);
+
+        assertThat(producer.commitCount()).isEqualTo(1);
+        assertThat(batches()).extracting(Batch::room).containsExactly("r1", "r2");
+        assertThat(producer.history()).extracting(ProducerRecord::topic)
+                .containsExactly("danmaku.room.r1", "danmaku.room.r2");
+        assertThat(batches().get(0)).satisfies(batch -> {
+            assertThat(batch.seq()).isEqualTo(-1);
+            assertThat(batch.ts()).isEqualTo(NOW);
+            assertThat(batch.comments()).extracting(BatchComment::id).containsExactly("c1", "c3");
+        });
+        assertThat(committedOffsets()).containsEntry(INGRESS_0, new OffsetAndMetadata(3));
+    }
+
+    @Test
+    void aFailedCommitIsAbortedAndItsRecordsAreConsumedAgain() {
+        producer.failNextCommit.set(true);
+        comment("r1", "c1");
+        comment("r1", "c2");
+
+        await().atMost(TIMEOUT).until(() -> producer.transactionAborted() && consumer.position(INGRESS_0) == 0);
+        assertThat(producer.history()).as("nothing of the aborted transaction").isEmpty();
+
+        // the broker hands the same records out again from the rewound position
+        nextOffset = 0;
+        comment("r1", "c1");
+        comment("r1", "c2");
+        await().atMost(TIMEOUT).until(() -> producer.commitCount() >= 1);
+
+        assertThat(batches()).singleElement().satisfies(batch ->
+                assertThat(batch.comments()).extracting(BatchComment::id).containsExactly("c1", "c2"));
+        assertThat(committedOffsets()).containsEntry(INGRESS_0, new OffsetAndMetadata(2));
+    }
+
+    @Test
+    void windowsWaitForARoomTopicWithConsumptionPausedAndThenPublishEverythingOnce() {
+        topics.states.put("r1", RoomTopics.State.PENDING);
+        comment("r1", "c1");
+
+        await().atMost(TIMEOUT).until(() -> consumer.paused().contains(INGRESS_0));
+        assertThat(producer.commitCount()).isZero();
+
+        topics.states.put("r1", RoomTopics.State.READY);
+        await().atMost(TIMEOUT).until(() -> producer.commitCount() >= 1);
+        comment("r1", "c2");
+        await().atMost(TIMEOUT).until(() -> producer.commitCount() >= 2);
+
+        assertThat(consumer.paused()).isEmpty();
+        assertThat(batches()).extracting(batch -> batch.comments().get(0).id()).containsExactly("c1", "c2");
+    }
+
+    @Test
+    void aRoomWhoseTopicCannotBeCreatedLosesOnlyItsOwnWindow() {
+        topics.states.put("r1", RoomTopics.State.FAILED);
+        comment("r1", "c1");
+        comment("r2", "c2");
+
+        await().atMost(TIMEOUT).until(() -> producer.commitCount() >= 1);
+
+        assertThat(batches()).extracting(Batch::room).containsExactly("r2");
+        assertThat(committedOffsets()).containsEntry(INGRESS_0, new OffsetAndMetadata(2));
+    }
+
+    @Test
+    void anUndecodableRecordIsSkippedAndItsOffsetCommitted() {
+        consumer.addRecord(new ConsumerRecord<>(Topics.INGRESS, 0, nextOffset++, "r1", new byte[] {'{'}));
+        comment("r1", "c1");
+
+        await().atMost(TIMEOUT).until(() -> producer.commitCount() >= 1);
+
+        assertThat(batches()).singleElement().satisfies(batch -> assertThat(batch.comments()).hasSize(1));
+        assertThat(committedOffsets()).containsEntry(INGRESS_0, new OffsetAndMetadata(2));
+    }
+
+    @Test
+    void stopClosesBothClients() throws InterruptedException {
+        loop.stop();
+        thread.join(TIMEOUT.toMillis());
+
+        assertThat(consumer.closed()).isTrue();
+        assertThat(producer.closed()).isTrue();
+    }
+
+    private void comment(String room, String id) {
+        Ingress ingress = new Ingress("gw-1", "conn-1", ALICE, NOW - 10, new ClientFrame.Comment(room, id, "hi", null, null));
+        consumer.addRecord(new ConsumerRecord<>(Topics.INGRESS, 0, nextOffset++, room, CODEC.encodeIngress(ingress)));
+    }
+
+    private List<Batch> batches() {
+        return producer.history().stream().map(record -> CODEC.decodeBatch(record.value())).toList();
+    }
+
+    private Map<TopicPartition, OffsetAndMetadata> committedOffsets() {
+        List<Map<String, Map<TopicPartition, OffsetAndMetadata>>> history = producer.consumerGroupOffsetsHistory();
+        return history.get(history.size() - 1).values().iterator().next();
+    }
+
+    /** A mock consumer whose empty poll waits a little, as a real one does, instead of spinning. */
+    private static final class SlowMockConsumer extends MockConsumer<String, byte[]> {
+
+        SlowMockConsumer() {
+            super(OffsetResetStrategy.EARLIEST);
+        }
+
+        @Override
+        public synchronized ConsumerRecords<String, byte[]> poll(Duration timeout) {
+            ConsumerRecords<String, byte[]> records = super.poll(timeout);
+            if (records.isEmpty() && !timeout.isZero()) {
+                try {
+                    wait(Math.min(5, Math.max(1, timeout.toMillis())));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return records;
+        }
+    }
+
+    /** A mock producer that can fail one commit on demand. */
+    private static final class FailingMockProducer extends MockProducer<String, byte[]> {
+
+        final AtomicBoolean failNextCommit = new AtomicBoolean();
+
+        FailingMockProducer() {
+            super(true, new StringSerializer(), new ByteArraySerializer());
+        }
+
+        @Override
+        public void commitTransaction() {
+            if (failNextCommit.getAndSet(false)) {
+                throw new KafkaException("injected commit failure");
+            }
+            super.commitTransaction();
+        }
+    }
+
+    /** Topics that exist unless a test says otherwise. */
+    private static final class FakeTopics implements RoomTopics, IngressTopic {
+
+        final Map<String, State> states = new ConcurrentHashMap<>();
+
+        @Override
+        public void prepare(String room) {
+        }
+
+        @Override
+        public State ensure(String room) {
+            return states.getOrDefault(room, State.READY);
+        }
+
+        @Override
+        public CompletionStage<Void> ensure() {
+            return CompletableFuture.completedFuture(null);
+        }
+    }
+}

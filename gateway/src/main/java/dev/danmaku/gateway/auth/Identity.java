@@ -1,0 +1,38 @@
+package dev.danmaku.gateway.auth;
+
+import dev.danmaku.protocol.Role;
+import dev.danmaku.protocol.User;
+import java.security.Principal;
+import java.time.Instant;
+import java.util.Set;
+
+/**
+ * Who a connection's token says its user is; the handshake's principal.
+ *
+ * @param user      id ({@code sub}), display name and role
+ * @param rooms     the rooms a streamer or moderator may moderate ({@code rooms} claim)
+ * @param expiresAt when the token expires; sends after it are refused as unauthorized
+ */
+public record Identity(User user, Set<String> rooms, Instant expiresAt) implements Principal {
+
+    public Identity {
+        rooms = Set.copyOf(rooms);
+    }
+
+    /** Admins moderate every room; streamers and moderators the rooms of their token. */
+    public boolean canModerate(String room) {
+        Role role = user.role();
+        return role == Role.ADMIN
+                || ((role == Role.STREAMER || role == Role.MODERATOR) && rooms.contains(room));
+    }
+
+    /** The user id, as a {@link Principal}'s name. */
+    @Override
+    public String getName() {
+        return user.id();
+    }
+
+    public boolean isExpired(Instant now) {
+        return !now.isBefore(expiresAt);
+    }
+}

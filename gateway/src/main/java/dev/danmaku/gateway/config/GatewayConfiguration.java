@@ -1,0 +1,178 @@
+package dev.danmaku.gateway.config;
+
+import dev.danmaku.gateway.auth.JwtTokens;
+import dev.danmaku.gateway.fanout.Codecs;
+import dev.danmaku.gateway.gift.GiftCatalogue;
+import dev.danmaku.gateway.http.DevTokenEndpoint;
+import dev.danmaku.gateway.http.GiftsEndpoint;
+import dev.danmaku.gateway.ingress.IngressTopic;
+import dev.danmaku.gateway.ingress.KafkaIngressPublisher;
+import dev.danmaku.gateway.room.RoomRegistry;
+import dev.danmaku.gateway.room.kafka.KafkaRoomFeed;
+import dev.danmaku.gateway.session.ConnectionServices;
+import dev.danmaku.gateway.session.ConnectionSettings;
+import dev.danmaku.gateway.session.ConnectionsLifecycle;
+import dev.danmaku.gateway.session.GatewayWebSocketHandler;
+import dev.danmaku.gateway.session.GatewayWebSocketService;
+import dev.danmaku.protocol.Limits;
+import dev.danmaku.protocol.codec.BusCodec;
+import dev.danmaku.protocol.codec.CborFrameCodec;
+import dev.danmaku.protocol.codec.JsonFrameCodec;
+import io.github.bucket4j.TimeMeter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.web.reactive.HandlerMapping;
+import org.springframework.web.reactive.config.WebFluxConfigurer;
+import org.springframework.web.reactive.function.server.RouterFunction;
+import org.springframework.web.reactive.function.server.ServerResponse;
+import org.springframework.web.reactive.handler.SimpleUrlHandlerMapping;
+import org.springframework.web.reactive.socket.server.WebSocketService;
+
+/** Wires the gateway from {@link GatewayProperties}. */
+@Configuration(proxyBeanMethods = false)
+@EnableConfigurationProperties(GatewayProperties.class)
+public class GatewayConfiguration {
+
+    private static final Logger log = LoggerFactory.getLogger(GatewayConfiguration.class);
+
+    @Bean
+    Clock danmakuClock() {
+        return Clock.systemUTC();
+    }
+
+    @Bean
+    Limits danmakuLimits(GatewayProperties properties) {
+        return properties.limits().toProtocol();
+    }
+
+    @Bean
+    Codecs danmakuCodecs(Limits limits) {
+        return new Codecs(List.of(new JsonFrameCodec(limits), new CborFrameCodec(limits)));
+    }
+
+    @Bean
+    BusCodec danmakuBusCodec() {
+        return new BusCodec();
+    }
+
+    @Bean
+    GiftCatalogue giftCatalogue(GatewayProperties properties) {
+        return new GiftCatalogue(properties.gifts());
+    }
+
+    @Bean
+    JwtTokens jwtTokens(GatewayProperties properties, Clock clock) {
+        return new JwtTokens(JwtTokens.resolveSecret(properties.auth().jwtSecret(), properties.devMode()), clock);
+    }
+
+    @Bean(destroyMethod = "close")
+    KafkaAdminResource danmakuKafkaAdmin(GatewayProperties properties) {
+        log.info("Gateway node {} using Kafka at {}", properties.nodeId(), properties.kafka().bootstrapServers());
+        return new KafkaAdminResource(KafkaClients.admin(properties));
+    }
+
+    @Bean
+    IngressTopic ingressTopic(KafkaAdminResource admin, GatewayProperties properties) {
+        IngressTopic topic = new IngressTopic(admin.admin(), properties.kafka().ingressPartitions(),
+                properties.kafka().replicationFactor());
+        topic.ensure(); // asynchronous: start-up does not wait for the broker
+        return topic;
+    }
+
+    @Bean(destroyMethod = "close")
+    KafkaIngressPublisher ingressPublisher(GatewayProperties properties, BusCodec busCodec) {
+        return new KafkaIngressPublisher(new KafkaProducer<>(KafkaClients.producer(properties)), busCodec,
+                KafkaClients.publishBound(properties), "danmaku-ingress-" + properties.nodeId());
+    }
+
+    @Bean(destroyMethod = "close")
+    KafkaRoomFeed roomFeed(GatewayProperties properties, KafkaAdminResource admin, Clock clock) {
+        Map<String, Object> consumerConfig = KafkaClients.roomConsumer(properties);
+        GatewayProperties.Feed feed = properties.feed();
+        return new KafkaRoomFeed(admin.admin(), () -> new KafkaConsumer<>(consumerConfig), clock,
+                new KafkaRoomFeed.Settings(feed.ringMaxBatches(), feed.ringMaxAge(), feed.topicCheckInterval()),
+                "danmaku-feed-" + properties.nodeId());
+    }
+
+    @Bean
+    ConnectionSettings connectionSettings(GatewayProperties properties, Limits limits) {
+        GatewayProperties.LimitsProperties l = properties.limits();
+        return new ConnectionSettings(properties.nodeId(), limits, l.sendsPerSecond(), l.sendBurst(),
+                properties.heartbeat().interval(), properties.heartbeat().timeout(),
+                properties.outbound().queueCapacity(), properties.outbound().maxInFlight());
+    }
+
+    @Bean
+    RoomRegistry roomRegistry(KafkaRoomFeed feed, BusCodec busCodec, Codecs codecs, Clock clock,
+                              GatewayProperties properties, ConnectionSettings connections) {
+        GatewayProperties.Feed settings = properties.feed();
+        return new RoomRegistry(feed, busCodec, codecs, clock, new RoomRegistry.Settings(
+                settings.ringMaxBatches(), settings.ringMaxAge(), settings.joinTimeout(), connections.maxReplay()));
+    }
+
+    @Bean
+    GatewayWebSocketHandler gatewayWebSocketHandler(Codecs codecs, RoomRegistry rooms,
+                                                    KafkaIngressPublisher ingress, GiftCatalogue gifts,
+                                                    ConnectionSettings settings, Clock clock) {
+        return new GatewayWebSocketHandler(codecs,
+                new ConnectionServices(rooms, ingress, gifts, settings, clock, TimeMeter.SYSTEM_MILLISECONDS));
+    }
+
+    @Bean
+    ConnectionsLifecycle connectionsLifecycle(GatewayWebSocketHandler handler) {
+        return new ConnectionsLifecycle(handler);
+    }
+
+    @Bean
+    GatewayWebSocketService gatewayWebSocketService(JwtTokens tokens, GatewayProperties properties) {
+        return new GatewayWebSocketService(tokens, properties.allowedOrigins(), properties.limits().maxFrameBytes());
+    }
+
+    @Bean
+    HandlerMapping webSocketMapping(GatewayWebSocketHandler handler) {
+        return new SimpleUrlHandlerMapping(Map.of("/ws", handler), -1);
+    }
+
+    /** Makes WebFlux's WebSocket handler adapter use the gateway's handshake. */
+    @Bean
+    WebFluxConfigurer gatewayWebSocketConfigurer(GatewayWebSocketService service) {
+        return new WebFluxConfigurer() {
+            @Override
+            public WebSocketService getWebSocketService() {
+                return service;
+            }
+        };
+    }
+
+    @Bean
+    RouterFunction<ServerResponse> giftRoutes(GiftCatalogue gifts) {
+        return new GiftsEndpoint(gifts).routes();
+    }
+
+    @Bean
+    RouterFunction<ServerResponse> devTokenRoutes(JwtTokens tokens, GatewayProperties properties) {
+        return new DevTokenEndpoint(tokens, properties.devMode(), properties.auth().devTokenTtl()).routes();
+    }
+
+    @Bean
+    MeterBinder gatewayMetrics(GatewayWebSocketHandler handler, RoomRegistry rooms, KafkaRoomFeed feed) {
+        return registry -> {
+            Gauge.builder("danmaku.gateway.connections", handler, GatewayWebSocketHandler::openConnections)
+                    .description("open WebSocket connections").register(registry);
+            Gauge.builder("danmaku.gateway.rooms", rooms, RoomRegistry::roomCount)
+                    .description("rooms with local viewers").register(registry);
+            Gauge.builder("danmaku.gateway.feed.assigned", feed, f -> f.assignedRooms().size())
+                    .description("room topics the feed's consumer is assigned").register(registry);
+        };
+    }
+}

@@ -1,0 +1,72 @@
+package dev.danmaku.gateway.fanout;
+
+import dev.danmaku.protocol.ServerFrame;
+import dev.danmaku.protocol.codec.FrameCodec;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+/**
+ * A room's batch as it is fanned out: decoded once from the room topic, its {@code seq} set to
+ * the record's offset, and encoded at most once per codec, on first use, by whichever thread
+ * writes it first. Every viewer of the room is written the same byte array (read-only).
+ */
+public final class SharedBatch implements Outbound {
+
+    private final ServerFrame.Batch batch;
+    private final long timestamp;
+    private final Codecs codecs;
+    private final AtomicReferenceArray<byte[]> encoded;
+
+    /**
+     * @param batch     the batch, with its seq set
+     * @param timestamp when it was written to the room topic (epoch millis), for the ring's age limit
+     */
+    public SharedBatch(ServerFrame.Batch batch, long timestamp, Codecs codecs) {
+        this.batch = batch;
+        this.timestamp = timestamp;
+        this.codecs = codecs;
+        this.encoded = new AtomicReferenceArray<>(codecs.size());
+    }
+
+    public long seq() {
+        return batch.seq();
+    }
+
+    public String room() {
+        return batch.room();
+    }
+
+    public long timestamp() {
+        return timestamp;
+    }
+
+    public ServerFrame.Batch batch() {
+        return batch;
+    }
+
+    /** The batch in this codec's format; encoded on the first call for the codec. Do not modify. */
+    public byte[] bytes(FrameCodec codec) {
+        int slot = codecs.indexOf(codec);
+        byte[] bytes = encoded.get(slot);
+        if (bytes != null) {
+            return bytes;
+        }
+        synchronized (this) {
+            bytes = encoded.get(slot);
+            if (bytes == null) {
+                bytes = codec.encode(batch);
+                encoded.set(slot, bytes);
+            }
+            return bytes;
+        }
+    }
+
+    /** True once the batch was encoded for this codec (for tests of the encode-once contract). */
+    public boolean isEncodedFor(FrameCodec codec) {
+        return encoded.get(codecs.indexOf(codec)) != null;
+    }
+
+    @Override
+    public String toString() {
+        return "SharedBatch[" + batch.room() + "#" + batch.seq() + "]";
+    }
+}

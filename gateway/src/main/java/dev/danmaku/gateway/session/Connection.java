@@ -1,0 +1,353 @@
+package dev.danmaku.gateway.session;
+
+import dev.danmaku.gateway.auth.Identity;
+import dev.danmaku.gateway.fanout.BoundedQueue;
+import dev.danmaku.gateway.fanout.Outbound;
+import dev.danmaku.gateway.fanout.SharedBatch;
+import dev.danmaku.gateway.room.RoomViewer;
+import dev.danmaku.protocol.ClientFrame;
+import dev.danmaku.protocol.CloseCode;
+import dev.danmaku.protocol.ErrorCode;
+import dev.danmaku.protocol.ProtocolException;
+import dev.danmaku.protocol.Role;
+import dev.danmaku.protocol.Rules;
+import dev.danmaku.protocol.ServerFrame;
+import dev.danmaku.protocol.User;
+import dev.danmaku.protocol.bus.Ingress;
+import dev.danmaku.protocol.codec.FrameCodec;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.compression.DecompressionException;
+import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
+import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.web.reactive.socket.CloseStatus;
+import org.springframework.web.reactive.socket.WebSocketMessage;
+import org.springframework.web.reactive.socket.WebSocketSession;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * One viewer's WebSocket connection, from {@code welcome} to close: it owns the connection's
+ * state (user, joined rooms), its bounded outbound queue, its send rate limits and its close.
+ *
+ * <p>{@link #run} returns the connection's whole life as one {@code Mono}: the inbound pipeline
+ * (frames decoded and handled on the event loop; sends and joins complete asynchronously, at
+ * most {@code maxInFlight} at once), the outbound stream (queue and heartbeat PINGs into
+ * {@code session.send}), and the close. Anything may queue frames ({@link #deliver}): the event
+ * loop, the room feed's thread, the producer's thread; a full queue closes the connection with
+ * 1013. {@link #close} is idempotent: the first code wins and the close frame is sent once.
+ */
+public final class Connection implements RoomViewer {
+
+    private static final Logger log = LoggerFactory.getLogger(Connection.class);
+
+    private final String id;
+    private final WebSocketSession session;
+    private final FrameCodec codec;
+    private final @Nullable Identity identity;
+    private final User user;
+    private final ConnectionServices services;
+    private final ConnectionSettings settings;
+    private final SendLimiter limiter;
+    private final Sinks.Many<Outbound> outbound;
+    private final Object emitLock = new Object();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Sinks.One<CloseStatus> closeSignal = Sinks.one();
+    private final Set<String> rooms = ConcurrentHashMap.newKeySet();
+    private volatile long lastInbound;
+    private long lastPing;
+
+    Connection(String id, WebSocketSession session, FrameCodec codec, @Nullable Identity identity,
+               ConnectionServices services) {
+        this.id = id;
+        this.session = session;
+        this.codec = codec;
+        this.identity = identity;
+        this.user = identity != null ? identity.user() : new User("anon-" + id, "anonymous", Role.VIEWER);
+        this.services = services;
+        this.settings = services.settings();
+        this.limiter = new SendLimiter(settings, services.timeMeter());
+        this.outbound = Sinks.many().unicast().onBackpressureBuffer(new BoundedQueue<>(settings.queueCapacity()));
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public User user() {
+        return user;
+    }
+
+    /**
+     * The connection's life: {@code welcome}, then the optional join of {@code room} (the
+     * {@code ?room=&since=} shorthand), then frames until either side closes.
+     */
+    public Mono<Void> run(@Nullable String room, @Nullable String since) {
+        lastInbound = System.nanoTime();
+        lastPing = lastInbound;
+        send(new ServerFrame.Welcome(id, user,
+                new ServerFrame.Heartbeat(settings.heartbeatInterval().toMillis(), settings.heartbeatTimeout().toMillis()),
+                ServerFrame.ClientLimits.of(settings.limits())));
+
+        // The close frame goes first (with our code), then the streams stop: cancelling the
+        // inbound first would make Reactor Netty send a close frame of its own, without a code.
+        Mono<Void> closing = closeSignal.asMono()
+                .flatMap(status -> session.close(status).onErrorResume(e -> Mono.empty()))
+                .cache();
+        Mono<Boolean> closed = closing.thenReturn(true);
+
+        Flux<Mono<Void>> work = session.receive()
+                .doOnComplete(() -> close(CloseCode.NORMAL))
+                // before flatMap, which would cancel the receive on an error: Reactor Netty answers
+                // a cancelled receive with a close frame without a code, ahead of ours
+                .onErrorResume(e -> {
+                    close(closeCodeFor(e));
+                    return Flux.empty();
+                })
+                .map(this::onMessage);
+        if (room != null) {
+            work = work.startWith(Mono.defer(() -> initialJoin(room, since)));
+        }
+        Mono<Void> inbound = work
+                .flatMap(task -> task, settings.maxInFlight())
+                .takeUntilOther(closed)
+                .then()
+                .onErrorResume(e -> {
+                    close(closeCodeFor(e));
+                    return Mono.empty();
+                });
+
+        Flux<WebSocketMessage> frames = outbound.asFlux().map(this::toMessage);
+        Flux<WebSocketMessage> pings = Flux.interval(settings.heartbeatTick(), settings.heartbeatTick())
+                .handle((tick, sink) -> {
+                    WebSocketMessage ping = heartbeat();
+                    if (ping != null) {
+                        sink.next(ping);
+                    }
+                });
+        Mono<Void> send = session.send(Flux.merge(frames, pings).takeUntilOther(closeSignal.asMono()))
+                .onErrorResume(e -> {
+                    log.debug("Connection {}: send failed: {}", id, e.toString());
+                    close(CloseCode.GOING_AWAY);
+                    return Mono.empty();
+                });
+
+        return Mono.when(inbound, send, closing).doFinally(signal -> leaveAll());
+    }
+
+    /**
+     * Closes the connection with this code (once: later calls do nothing). Does not block. Must
+     * not be called under a room's lock (it cancels pending joins, which take room locks): from
+     * there, {@link #deliver} closes through another thread.
+     */
+    public void close(CloseCode code) {
+        if (closed.compareAndSet(false, true)) {
+            closeSignal.tryEmitValue(new CloseStatus(code.code(), code.reason()));
+        }
+    }
+
+    /** True once {@link #close} was called (the socket may still be closing). */
+    public boolean isClosed() {
+        return closed.get();
+    }
+
+    @Override
+    public boolean deliver(Outbound item) {
+        if (closed.get()) {
+            return false;
+        }
+        Sinks.EmitResult result;
+        synchronized (emitLock) { // the sink takes one producer at a time; emitting never blocks
+            result = outbound.tryEmitNext(item);
+        }
+        if (result.isSuccess()) {
+            return true;
+        }
+        if (result == Sinks.EmitResult.FAIL_OVERFLOW && closed.compareAndSet(false, true)) {
+            log.debug("Connection {}: outbound queue full, closing", id);
+            // the caller may hold a room's lock: close from another thread
+            CloseStatus status = new CloseStatus(CloseCode.TRY_AGAIN_LATER.code(), CloseCode.TRY_AGAIN_LATER.reason());
+            Schedulers.parallel().schedule(() -> closeSignal.tryEmitValue(status));
+        }
+        return false;
+    }
+
+    // ---- inbound ----
+
+    private Mono<Void> onMessage(WebSocketMessage message) {
+        lastInbound = System.nanoTime();
+        if (message.getType() != WebSocketMessage.Type.TEXT && message.getType() != WebSocketMessage.Type.BINARY) {
+            return Mono.empty(); // PONG (counted above as a sign of life)
+        }
+        DataBuffer payload = message.getPayload();
+        int size = payload.readableByteCount();
+        if (size > settings.limits().maxFrameBytes()) {
+            // Netty enforces the limit on the wire; this catches frames that grew when inflated
+            close(CloseCode.MESSAGE_TOO_BIG);
+            return Mono.empty();
+        }
+        byte[] bytes = new byte[size];
+        payload.read(bytes); // copied now: the buffer is released once this returns
+        try {
+            return handle(codec.decode(bytes));
+        } catch (ProtocolException e) {
+            send(ServerFrame.Error.of(e));
+            return Mono.empty();
+        }
+    }
+
+    private Mono<Void> handle(ClientFrame frame) {
+        if (frame instanceof ClientFrame.Ping ping) {
+            send(new ServerFrame.Pong(ping.ts(), services.clock().millis()));
+            return Mono.empty();
+        }
+        if (frame instanceof ClientFrame.Join join) {
+            return join(join.room(), join.since());
+        }
+        if (frame instanceof ClientFrame.Leave leave) {
+            rooms.remove(leave.room());
+            services.rooms().leave(leave.room(), this);
+            send(new ServerFrame.Left(leave.room()));
+            return Mono.empty();
+        }
+        if (!(frame instanceof ClientFrame.RoomFrame send)) {
+            send(ServerFrame.Error.of(ErrorCode.BAD_REQUEST, frame.messageId()));
+            return Mono.empty();
+        }
+        // a send: comment, like, gift or mute
+        if (identity == null || identity.isExpired(services.clock().instant())) {
+            send(ServerFrame.Error.of(ErrorCode.UNAUTHORIZED, send.messageId()));
+            return Mono.empty();
+        }
+        if (send instanceof ClientFrame.Comment comment) {
+            return publish(comment, limiter.tryComment());
+        }
+        if (send instanceof ClientFrame.Gift gift && !services.gifts().contains(gift.gift())) {
+            send(ServerFrame.Error.of(ErrorCode.UNKNOWN_GIFT, gift.id()));
+            return Mono.empty();
+        }
+        if (send instanceof ClientFrame.Mute mute && !identity.canModerate(mute.room())) {
+            send(ServerFrame.Error.of(ErrorCode.FORBIDDEN, null));
+            return Mono.empty();
+        }
+        return publish(send, limiter.trySend());
+    }
+
+    private Mono<Void> initialJoin(String room, @Nullable String since) {
+        Long sinceSeq;
+        try {
+            Rules.room(room);
+            sinceSeq = since == null || since.isEmpty() ? null : Long.valueOf(since);
+            if (sinceSeq != null && sinceSeq < -1) {
+                throw ProtocolException.badRequest("since must be >= -1");
+            }
+        } catch (ProtocolException e) {
+            send(ServerFrame.Error.of(e));
+            return Mono.empty();
+        } catch (NumberFormatException e) {
+            send(ServerFrame.Error.of(ProtocolException.badRequest("since must be a number")));
+            return Mono.empty();
+        }
+        return join(room, sinceSeq);
+    }
+
+    private Mono<Void> join(String room, @Nullable Long since) {
+        if (!rooms.contains(room) && rooms.size() >= settings.limits().maxRoomsPerConnection()) {
+            send(ServerFrame.Error.of(ErrorCode.TOO_MANY_ROOMS, null));
+            return Mono.empty();
+        }
+        rooms.add(room);
+        return services.rooms().join(room, since, this)
+                .onErrorResume(e -> {
+                    log.debug("Connection {}: join of {} failed: {}", id, room, e.toString());
+                    rooms.remove(room);
+                    services.rooms().leave(room, this);
+                    send(ServerFrame.Error.of(ErrorCode.UNAVAILABLE, null));
+                    return Mono.empty();
+                });
+    }
+
+    /**
+     * Publishes an authorized send unless rate limited ({@code retryAfterMs} > 0); {@code ack}s
+     * it, when it has an id, once the broker stored it.
+     */
+    private Mono<Void> publish(ClientFrame.RoomFrame frame, long retryAfterMs) {
+        String ackId = frame.messageId();
+        if (retryAfterMs > 0) {
+            send(new ServerFrame.Error(ackId, ErrorCode.RATE_LIMITED, ErrorCode.RATE_LIMITED.defaultMessage(),
+                    retryAfterMs));
+            return Mono.empty();
+        }
+        Ingress ingress = new Ingress(settings.nodeId(), id, user, services.clock().millis(), frame);
+        return services.ingress().publish(ingress)
+                .doOnSuccess(ignored -> {
+                    if (ackId != null) {
+                        send(new ServerFrame.Ack(ackId));
+                    }
+                })
+                .onErrorResume(e -> {
+                    log.debug("Connection {}: send not stored: {}", id, e.toString());
+                    send(ServerFrame.Error.of(ErrorCode.UNAVAILABLE, ackId));
+                    return Mono.empty();
+                });
+    }
+
+    // ---- outbound ----
+
+    private void send(ServerFrame frame) {
+        deliver(Outbound.of(frame));
+    }
+
+    private WebSocketMessage toMessage(Outbound item) {
+        byte[] bytes = item instanceof SharedBatch batch
+                ? batch.bytes(codec)
+                : codec.encode(((Outbound.Frame) item).frame());
+        DataBuffer buffer = session.bufferFactory().wrap(bytes); // no copy: shared bytes are read-only
+        return new WebSocketMessage(codec.binary() ? WebSocketMessage.Type.BINARY : WebSocketMessage.Type.TEXT,
+                buffer);
+    }
+
+    /** Called every heartbeat tick: a PING when one is due, or the close when the peer went silent. */
+    private @Nullable WebSocketMessage heartbeat() {
+        long now = System.nanoTime();
+        if (now - lastInbound >= settings.heartbeatTimeout().toNanos()) {
+            close(CloseCode.HEARTBEAT_TIMEOUT);
+            return null;
+        }
+        if (now - lastPing >= settings.heartbeatInterval().toNanos()) {
+            lastPing = now;
+            return session.pingMessage(factory -> factory.wrap(new byte[0]));
+        }
+        return null;
+    }
+
+    private static CloseCode closeCodeFor(Throwable error) {
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof TooLongFrameException || t instanceof DecompressionException) {
+                return CloseCode.MESSAGE_TOO_BIG;
+            }
+            if (t instanceof CorruptedWebSocketFrameException corrupted) {
+                return corrupted.closeStatus().code() == WebSocketCloseStatus.MESSAGE_TOO_BIG.code()
+                        ? CloseCode.MESSAGE_TOO_BIG : CloseCode.POLICY_VIOLATION;
+            }
+        }
+        log.debug("Inbound failed: {}", error.toString());
+        return CloseCode.SERVER_ERROR;
+    }
+
+    private void leaveAll() {
+        closed.set(true);
+        for (String room : rooms) {
+            services.rooms().leave(room, this);
+        }
+        rooms.clear();
+    }
+}

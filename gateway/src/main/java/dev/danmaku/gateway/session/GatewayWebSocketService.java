@@ -1,0 +1,84 @@
+package dev.danmaku.gateway.session;
+
+import dev.danmaku.gateway.auth.Identity;
+import dev.danmaku.gateway.auth.InvalidTokenException;
+import dev.danmaku.gateway.auth.TokenVerifier;
+import java.util.List;
+import java.util.Optional;
+import org.jspecify.annotations.Nullable;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.web.reactive.socket.WebSocketHandler;
+import org.springframework.web.reactive.socket.server.WebSocketService;
+import org.springframework.web.reactive.socket.server.support.HandshakeWebSocketService;
+import org.springframework.web.reactive.socket.server.upgrade.ReactorNettyRequestUpgradeStrategy;
+import org.springframework.web.server.ServerWebExchange;
+import reactor.core.publisher.Mono;
+import reactor.netty.http.server.WebsocketServerSpec;
+
+/**
+ * The {@code /ws} handshake: refuses a browser from an origin not allowed (403) and a bad or
+ * expired token (401) before upgrading, then upgrades with Reactor Netty, limiting inbound
+ * frames (and fragmented messages) to {@code maxFrameBytes} and offering permessage-deflate.
+ * The token comes from the {@code token} query parameter or {@code Authorization: Bearer}; the
+ * verified {@link Identity} becomes the handshake's principal (none: an anonymous viewer).
+ */
+public final class GatewayWebSocketService implements WebSocketService {
+
+    private final HandshakeWebSocketService upgrade;
+    private final TokenVerifier tokens;
+    private final List<String> allowedOrigins;
+
+    public GatewayWebSocketService(TokenVerifier tokens, List<String> allowedOrigins, int maxFrameBytes) {
+        this.tokens = tokens;
+        this.allowedOrigins = List.copyOf(allowedOrigins);
+        this.upgrade = new HandshakeWebSocketService(new ReactorNettyRequestUpgradeStrategy(
+                () -> WebsocketServerSpec.builder()
+                        .maxFramePayloadLength(maxFrameBytes)
+                        .compress(true)
+                        .maxDecompressionBufferSize(maxFrameBytes)));
+    }
+
+    @Override
+    public Mono<Void> handleRequest(ServerWebExchange exchange, WebSocketHandler handler) {
+        ServerHttpRequest request = exchange.getRequest();
+        String origin = request.getHeaders().getOrigin();
+        if (origin != null && !allowedOrigins.isEmpty() && !allowedOrigins.contains(origin)) {
+            return refuse(exchange, HttpStatus.FORBIDDEN);
+        }
+        String token = token(request);
+        if (token == null) {
+            return upgrade.handleRequest(exchange, handler);
+        }
+        return tokens.verify(token)
+                .map(Optional::of)
+                .onErrorResume(InvalidTokenException.class, e -> Mono.just(Optional.empty()))
+                .flatMap(identity -> {
+                    if (identity.isEmpty()) {
+                        exchange.getResponse().getHeaders().set(HttpHeaders.WWW_AUTHENTICATE,
+                                "Bearer error=\"invalid_token\"");
+                        return refuse(exchange, HttpStatus.UNAUTHORIZED);
+                    }
+                    Identity verified = identity.get();
+                    return upgrade.handleRequest(exchange.mutate().principal(Mono.just(verified)).build(), handler);
+                });
+    }
+
+    private static @Nullable String token(ServerHttpRequest request) {
+        String query = request.getQueryParams().getFirst("token");
+        if (query != null && !query.isEmpty()) {
+            return query;
+        }
+        String header = request.getHeaders().getFirst(HttpHeaders.AUTHORIZATION);
+        if (header != null && header.regionMatches(true, 0, "Bearer ", 0, 7) && header.length() > 7) {
+            return header.substring(7).trim();
+        }
+        return null;
+    }
+
+    private static Mono<Void> refuse(ServerWebExchange exchange, HttpStatus status) {
+        exchange.getResponse().setStatusCode(status);
+        return exchange.getResponse().setComplete();
+    }
+}

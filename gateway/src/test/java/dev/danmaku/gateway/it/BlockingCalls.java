@@ -1,0 +1,41 @@
+package dev.danmaku.gateway.it;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import reactor.blockhound.BlockHound;
+import reactor.blockhound.BlockingOperationError;
+import reactor.blockhound.integration.BlockHoundIntegration;
+
+/**
+ * Makes BlockHound (installed for the whole test run by blockhound-junit-platform, before any
+ * event loop or scheduler thread exists) record every blocking call on a non-blocking thread
+ * (Netty's event loops, Reactor's parallel scheduler) before failing it, so that a test can
+ * assert none happened even where the error itself was swallowed. Registered through
+ * {@code META-INF/services}.
+ */
+public final class BlockingCalls implements BlockHoundIntegration {
+
+    private static final List<String> DETECTED = new CopyOnWriteArrayList<>();
+
+    @Override
+    public void applyTo(BlockHound.Builder builder) {
+        builder.blockingMethodCallback(method -> {
+            StringWriter trace = new StringWriter();
+            new Throwable().printStackTrace(new PrintWriter(trace));
+            DETECTED.add(method + " on " + Thread.currentThread().getName() + "\n" + trace);
+            throw new BlockingOperationError(method);
+        });
+    }
+
+    /** How many blocking calls were detected so far in this JVM. */
+    static int count() {
+        return DETECTED.size();
+    }
+
+    /** The blocking calls detected since {@link #count()} was {@code mark}, with their stacks. */
+    static List<String> since(int mark) {
+        return List.copyOf(DETECTED.subList(mark, DETECTED.size()));
+    }
+}

@@ -1,0 +1,99 @@
+package dev.danmaku.standalone;
+
+import dev.danmaku.kafka.local.LocalKafka;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.context.ConfigurableApplicationContext;
+import reactor.blockhound.BlockHound;
+
+/**
+ * The system under test, started once per test JVM: one real Kafka broker, one aggregator and
+ * two gateways (A and B), wired exactly as the one-machine launcher wires them. Tests keep out
+ * of each other's way by using rooms of their own ({@link #room}).
+ */
+final class Cluster {
+
+    static final String JWT_SECRET = "test-secret-test-secret-test-secret-0123456789";
+    private static final AtomicInteger ROOMS = new AtomicInteger();
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+    private static Cluster instance;
+
+    final LocalKafka kafka;
+    final ConfigurableApplicationContext aggregator;
+    final ConfigurableApplicationContext gatewayA;
+    final ConfigurableApplicationContext gatewayB;
+
+    private Cluster() {
+        BlockHound.install();
+        kafka = LocalKafka.shared();
+        aggregator = StandaloneLauncher.Services.aggregator(kafka.bootstrapServers())
+                .properties("danmaku.node-id=agg-1").run();
+        gatewayA = gateway("gw-a");
+        gatewayB = gateway("gw-b");
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            gatewayA.close();
+            gatewayB.close();
+            aggregator.close();
+        }, "cluster-shutdown"));
+    }
+
+    static synchronized Cluster get() {
+        if (instance == null) {
+            instance = new Cluster();
+        }
+        return instance;
+    }
+
+    private ConfigurableApplicationContext gateway(String node) {
+        return StandaloneLauncher.Services.gateway(kafka.bootstrapServers())
+                .properties("server.port=0", "danmaku.node-id=" + node, "danmaku.auth.jwt-secret=" + JWT_SECRET)
+                .run();
+    }
+
+    int portA() {
+        return port(gatewayA);
+    }
+
+    int portB() {
+        return port(gatewayB);
+    }
+
+    static int port(ConfigurableApplicationContext gateway) {
+        return ((WebServerApplicationContext) gateway).getWebServer().getPort();
+    }
+
+    /** A room no other test uses. */
+    static String room(String name) {
+        return name + "-" + ROOMS.incrementAndGet() + "-" + Long.toHexString(System.nanoTime() & 0xffffff);
+    }
+
+    /** A token from gateway A's dev endpoint. */
+    String token(String name, String role, List<String> rooms) {
+        String body = WsClient.JSON.writeValueAsString(java.util.Map.of("name", name, "role", role, "rooms", rooms));
+        try {
+            HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder()
+                            .uri(URI.create("http://localhost:" + portA() + "/api/dev/tokens"))
+                            .header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() != 200) {
+                throw new IllegalStateException("dev token: HTTP " + response.statusCode() + " " + response.body());
+            }
+            return WsClient.JSON.readTree(response.body()).path("token").asString();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    String viewerToken(String name) {
+        return token(name, "viewer", List.of());
+    }
+}
