@@ -5,10 +5,13 @@ import dev.danmaku.aggregator.topics.IngressTopic;
 import dev.danmaku.aggregator.topics.RoomTopics;
 import dev.danmaku.protocol.ServerFrame.Batch;
 import dev.danmaku.protocol.bus.Ingress;
+import dev.danmaku.protocol.bus.RoomState;
 import dev.danmaku.protocol.bus.Topics;
 import dev.danmaku.protocol.codec.BusCodec;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
@@ -18,8 +21,10 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -27,6 +32,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthorizationException;
@@ -34,6 +40,7 @@ import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.utils.Utils;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -72,6 +79,7 @@ public final class AggregationLoop {
     private final IngressTopic ingressTopic;
     private final RoomTopics roomTopics;
     private final RoomWindows windows;
+    private final RoomStateSource states;
     private final BusCodec codec;
     private final Clock clock;
     private final long windowNanos;
@@ -85,16 +93,19 @@ public final class AggregationLoop {
      * @param ingressTopic makes sure the ingress topic exists before the consumer subscribes
      * @param roomTopics   makes sure a room topic exists before a batch goes to it
      * @param windows      the windows and room state, owned by this loop from now on
+     * @param states       where the rooms' committed state is read back when partitions are assigned
      * @param codec        encodes batches, decodes ingress records
      * @param clock        the batches' {@code ts}
      * @param window       how often the windows are published
      */
     public AggregationLoop(KafkaClients clients, IngressTopic ingressTopic, RoomTopics roomTopics,
-                           RoomWindows windows, BusCodec codec, Clock clock, Duration window) {
+                           RoomWindows windows, RoomStateSource states, BusCodec codec, Clock clock,
+                           Duration window) {
         this.clients = clients;
         this.ingressTopic = ingressTopic;
         this.roomTopics = roomTopics;
         this.windows = windows;
+        this.states = states;
         this.codec = codec;
         this.clock = clock;
         this.windowNanos = window.toNanos();
@@ -264,13 +275,13 @@ public final class AggregationLoop {
                 undecodable.skipped(record.topic(), record.partition(), record.offset(), e);
                 return;
             }
-            switch (windows.add(ingress)) {
+            RoomWindows.Outcome outcome = windows.add(ingress);
+            if (outcome == RoomWindows.Outcome.ADDED) {
                 // start creating the room's topic now rather than when the window closes
-                case ADDED -> roomTopics.prepare(ingress.room());
-                case IGNORED -> log.debug("Ignored a {} in room {}: not aggregated yet",
-                        ingress.frame().getClass().getSimpleName(), ingress.room());
-                case DUPLICATE, DROPPED -> {
-                }
+                roomTopics.prepare(ingress.room());
+            } else if (log.isDebugEnabled()) {
+                log.debug("{}: a {} in room {} from {}", outcome, ingress.frame().getClass().getSimpleName(),
+                        ingress.room(), ingress.user().id());
             }
         }
 
@@ -290,8 +301,19 @@ public final class AggregationLoop {
             List<Batch> batches = windows.drain(clock.millis());
             try {
                 producer.beginTransaction();
+                List<Future<RecordMetadata>> sent = new ArrayList<>(batches.size());
                 for (Batch batch : batches) {
-                    producer.send(new ProducerRecord<>(Topics.room(batch.room()), batch.room(), codec.encodeBatch(batch)));
+                    sent.add(producer.send(new ProducerRecord<>(Topics.room(batch.room()), batch.room(),
+                            codec.encodeBatch(batch))));
+                }
+                // A batch's offset is its seq; the room state records which batch it includes (the
+                // snapshot's seq). The sends are in flight together: one round trip for all.
+                for (int i = 0; i < batches.size(); i++) {
+                    windows.published(batches.get(i).room(), offsetOf(sent.get(i)));
+                }
+                // the rooms' new state, in the same transaction: whoever owns a room next starts from it
+                for (RoomState state : windows.drainedStates()) {
+                    producer.send(new ProducerRecord<>(Topics.STATE, state.room(), codec.encodeState(state)));
                 }
                 producer.sendOffsetsToTransaction(Map.copyOf(consumed), consumer.groupMetadata());
                 producer.commitTransaction();
@@ -317,6 +339,19 @@ public final class AggregationLoop {
             consumed.clear();
             rewindTo.clear();
             return true;
+        }
+
+        private long offsetOf(Future<RecordMetadata> send) {
+            try {
+                return send.get(TransactionalKafkaClients.MAX_BLOCK.toMillis() * 2, TimeUnit.MILLISECONDS).offset();
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof KafkaException kafka ? kafka : new KafkaException(e.getCause());
+            } catch (TimeoutException e) {
+                throw new KafkaException("a batch was not acknowledged in time", e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new KafkaException("interrupted while publishing", e);
+            }
         }
 
         /**
@@ -399,19 +434,56 @@ public final class AggregationLoop {
             if (!tick()) {
                 dropPending(partitions);
             }
+            forget(partitions);
+        }
+
+        /** Frees the memory of rooms that another aggregator owns now (best effort). */
+        private void forget(Collection<TopicPartition> partitions) {
+            try {
+                windows.forget(ownedBy(partitions));
+            } catch (KafkaException e) {
+                log.debug("Could not tell which rooms left with {}: {}", partitions, e.toString());
+            }
         }
 
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             log.warn("Partitions lost: {}; dropping pending windows, the new owner consumes them again", partitions);
             dropPending(partitions);
+            forget(partitions);
         }
 
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-            if (!partitions.isEmpty()) {
-                log.info("Partitions assigned: {}", partitions);
+            if (partitions.isEmpty()) {
+                return;
             }
+            log.info("Partitions assigned: {}; restoring their rooms' state", partitions);
+            // Nothing of these partitions is in a window yet: their rooms start from the state
+            // committed with their offsets. If it cannot be read, the session fails and starts again.
+            int restored = 0;
+            for (RoomState state : states.load(ownedBy(partitions))) {
+                windows.restore(state);
+                restored++;
+            }
+            log.info("Restored {} rooms", restored);
+        }
+
+        /** Rooms whose ingress records land on one of {@code partitions} (the producer's default partitioner). */
+        private Predicate<String> ownedBy(Collection<TopicPartition> partitions) {
+            List<org.apache.kafka.common.PartitionInfo> infos = consumer.partitionsFor(Topics.INGRESS);
+            int count = infos == null ? 0 : infos.size();
+            if (count == 0) {
+                return room -> true;
+            }
+            Set<Integer> numbers = new java.util.HashSet<>();
+            for (TopicPartition partition : partitions) {
+                if (partition.topic().equals(Topics.INGRESS)) {
+                    numbers.add(partition.partition());
+                }
+            }
+            return room -> numbers.contains(
+                    Utils.toPositive(Utils.murmur2(room.getBytes(StandardCharsets.UTF_8))) % count);
         }
     }
 }

@@ -87,7 +87,7 @@ public final class KafkaTopicAdmin implements RoomTopics, IngressTopic, AutoClos
 
     @Override
     public CompletionStage<Void> ensure() {
-        return create(specs.ingress());
+        return create(specs.ingress()).thenCompose(ok -> create(specs.state()));
     }
 
     @Override
@@ -150,6 +150,12 @@ public final class KafkaTopicAdmin implements RoomTopics, IngressTopic, AutoClos
 
         NewTopic ingress() {
             return new NewTopic(Topics.INGRESS, ingressPartitions, replicationFactor);
+        }
+
+        /** The compacted room-state topic: as many partitions as the ingress, one record per room kept. */
+        NewTopic state() {
+            return new NewTopic(Topics.STATE, ingressPartitions, replicationFactor).configs(Map.of(
+                    TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
         }
 
         NewTopic room(String room) {

@@ -3,6 +3,7 @@ package dev.danmaku.aggregator.pipeline;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.danmaku.aggregator.batch.RoomPolicy;
 import dev.danmaku.aggregator.batch.RoomWindows;
 import dev.danmaku.aggregator.topics.IngressTopic;
 import dev.danmaku.aggregator.topics.RoomTopics;
@@ -65,7 +66,7 @@ class AggregationLoopTest {
         public Producer<String, byte[]> producer() {
             return producer;
         }
-    }, topics, topics, new RoomWindows(500, 100), CODEC, Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC),
+    }, topics, topics, new RoomWindows(RoomPolicy.defaults().withCommentRate(1000, java.time.Duration.ofMillis(1), java.util.Map.of())), RoomStateSource.NONE, CODEC, Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC),
             Duration.ofMillis(50));
     private final Thread thread = new Thread(loop::run, "test-loop");
     private long nextOffset;
@@ -97,8 +98,12 @@ class AggregationLoopTest {
 
         assertThat(producer.commitCount()).isEqualTo(1);
         assertThat(batches()).extracting(Batch::room).containsExactly("r1", "r2");
-        assertThat(producer.history()).extracting(ProducerRecord::topic)
+        assertThat(roomRecords()).extracting(ProducerRecord::topic)
                 .containsExactly("danmaku.room.r1", "danmaku.room.r2");
+        assertThat(producer.history()).filteredOn(record -> record.topic().equals(Topics.STATE))
+                .as("each room's new state, in the same transaction")
+                .extracting(record -> CODEC.decodeState(record.value()).commentIds().keySet())
+                .containsExactlyInAnyOrder(java.util.Set.of("c1", "c3"), java.util.Set.of("c2"));
         assertThat(batches().get(0)).satisfies(batch -> {
             assertThat(batch.seq()).isEqualTo(-1);
             assertThat(batch.ts()).isEqualTo(NOW);
@@ -177,12 +182,17 @@ class AggregationLoopTest {
     }
 
     private ConsumerRecord<String, byte[]> commentRecord(String room, String id) {
-        Ingress ingress = new Ingress("gw-1", "conn-1", ALICE, NOW - 10, new ClientFrame.Comment(room, id, "hi", null, null));
+        Ingress ingress = new Ingress("gw-1", "conn-1", ALICE, NOW - 10, new ClientFrame.Comment(room, id, "hi " + id, null, null));
         return new ConsumerRecord<>(Topics.INGRESS, 0, nextOffset++, room, CODEC.encodeIngress(ingress));
     }
 
     private List<Batch> batches() {
-        return producer.history().stream().map(record -> CODEC.decodeBatch(record.value())).toList();
+        return roomRecords().stream().map(record -> CODEC.decodeBatch(record.value())).toList();
+    }
+
+    /** What the committed transactions sent to room topics (not the room states). */
+    private List<ProducerRecord<String, byte[]>> roomRecords() {
+        return producer.history().stream().filter(record -> record.topic().startsWith(Topics.ROOM_PREFIX)).toList();
     }
 
     private Map<TopicPartition, OffsetAndMetadata> committedOffsets() {
