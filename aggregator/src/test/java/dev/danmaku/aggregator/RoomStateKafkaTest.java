@@ -90,6 +90,43 @@ class RoomStateKafkaTest {
         }
     }
 
+    @Test
+    void viewerCountsOfTheGatewaysAreSummedOntoTheRoomsBatchesAndASilentGatewayIsForgotten() {
+        String room = TestKafka.unique("room");
+        try (IngressWriter writer = new IngressWriter(); RoomReader reader = new RoomReader(room);
+             ConfigurableApplicationContext aggregator = AggregatorApplication.builder().properties(
+                     "danmaku.kafka.bootstrap-servers=" + TestKafka.bootstrapServers(),
+                     "danmaku.aggregator.group-id=" + TestKafka.unique("group"),
+                     "danmaku.node-id=" + TestKafka.unique("p"),
+                     "danmaku.presence.interval=300ms").run()) {
+            TestKafka.awaitIngressTopic();
+            writer.comment(room, "opens-the-room");
+            writer.flush();
+            await().atMost(TIMEOUT).pollInSameThread().until(() -> reader.commentIds().size() == 1);
+
+            // two gateways keep reporting: 3 + 4 viewers, in batches that carry nothing else
+            await().atMost(TIMEOUT).pollInSameThread().until(() -> {
+                writer.presence(room, "gw-a", 3);
+                writer.presence(room, "gw-b", 4);
+                writer.flush();
+                return lastViewers(reader) == 7;
+            });
+            // gw-b goes silent: after 3 intervals only gw-a's viewers count
+            await().atMost(TIMEOUT).pollInSameThread().until(() -> {
+                writer.presence(room, "gw-a", 3);
+                writer.flush();
+                return lastViewers(reader) == 3;
+            });
+            assertThat(reader.poll()).filteredOn(b -> b.viewers() != null)
+                    .allSatisfy(b -> assertThat(b.comments()).as("viewers-only batches").isNullOrEmpty());
+        }
+    }
+
+    private static int lastViewers(RoomReader reader) {
+        List<Batch> withViewers = reader.poll().stream().filter(b -> b.viewers() != null).toList();
+        return withViewers.isEmpty() ? -1 : withViewers.get(withViewers.size() - 1).viewers();
+    }
+
     /** Gifts {@code g-from} .. {@code g-(to-1)}, one rose each, from three senders in turn. */
     private static void sendGifts(IngressWriter writer, String room, int from, int to) {
         for (int i = from; i < to; i++) {

@@ -90,6 +90,12 @@ final class TestKafka {
                     new ClientFrame.Gift(room, id, gift, count))));
         }
 
+        void presence(String room, String node, int viewers) {
+            producer.send(new ProducerRecord<>(Topics.PRESENCE, room,
+                    CODEC.encodePresence(new dev.danmaku.protocol.bus.Presence(node, room, viewers,
+                            System.currentTimeMillis()))));
+        }
+
         void send(String room, byte[] value) {
             producer.send(new ProducerRecord<>(Topics.INGRESS, room, value));
         }

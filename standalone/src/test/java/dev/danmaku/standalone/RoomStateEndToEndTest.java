@@ -86,6 +86,23 @@ class RoomStateEndToEndTest {
     }
 
     @Test
+    void viewersOnBothGatewaysAreCountedTogetherOnTheRoomsBatches() {
+        String room = Cluster.room("viewers");
+        String token = cluster.viewerToken("Counter");
+        try (WsClient onA = WsClient.connect(cluster.portA(), "room=" + room);
+             WsClient onB = WsClient.connect(cluster.portB(), "token=" + token + "&room=" + room)) {
+            onA.awaitFrame(type("joined", "room", room));
+            onB.awaitFrame(type("joined", "room", room));
+            onB.send(comment(room, "v-1", "hello")); // the room's first message creates its topic
+
+            // each gateway publishes its count every 5 s; the aggregator sums them
+            JsonNode batch = onA.awaitFrame(f -> f.path("type").asString().equals("batch")
+                    && f.path("viewers").asInt() == 2, TIMEOUT);
+            assertThat(batch.path("room").asString()).isEqualTo(room);
+        }
+    }
+
+    @Test
     void theRoomSnapshotOfAnInvalidRoomIsABadRequest() throws Exception {
         HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder()
                 .uri(URI.create("http://localhost:" + cluster.portA() + "/api/rooms/bad%20room")).GET().build(),

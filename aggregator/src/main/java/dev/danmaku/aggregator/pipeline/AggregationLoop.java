@@ -1,10 +1,13 @@
 package dev.danmaku.aggregator.pipeline;
 
 import dev.danmaku.aggregator.batch.RoomWindows;
+import dev.danmaku.aggregator.presence.PresenceSource;
+import dev.danmaku.aggregator.presence.ViewerCounts;
 import dev.danmaku.aggregator.topics.IngressTopic;
 import dev.danmaku.aggregator.topics.RoomTopics;
 import dev.danmaku.protocol.ServerFrame.Batch;
 import dev.danmaku.protocol.bus.Ingress;
+import dev.danmaku.protocol.bus.Presence;
 import dev.danmaku.protocol.bus.RoomState;
 import dev.danmaku.protocol.bus.Topics;
 import dev.danmaku.protocol.codec.BusCodec;
@@ -25,6 +28,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -80,6 +84,9 @@ public final class AggregationLoop {
     private final RoomTopics roomTopics;
     private final RoomWindows windows;
     private final RoomStateSource states;
+    private final Supplier<PresenceSource> presenceSources;
+    private final ViewerCounts viewerCounts;
+    private final long presenceIntervalMillis;
     private final BusCodec codec;
     private final Clock clock;
     private final long windowNanos;
@@ -94,18 +101,24 @@ public final class AggregationLoop {
      * @param roomTopics   makes sure a room topic exists before a batch goes to it
      * @param windows      the windows and room state, owned by this loop from now on
      * @param states       where the rooms' committed state is read back when partitions are assigned
+     * @param presence     opens, per session, the source of the gateways' viewer counts
+     * @param presenceInterval how often gateways publish viewer counts: a gateway silent for 3 is
+     *                     forgotten, and a room's viewers-only batch goes out at most once per interval
      * @param codec        encodes batches, decodes ingress records
      * @param clock        the batches' {@code ts}
      * @param window       how often the windows are published
      */
     public AggregationLoop(KafkaClients clients, IngressTopic ingressTopic, RoomTopics roomTopics,
-                           RoomWindows windows, RoomStateSource states, BusCodec codec, Clock clock,
-                           Duration window) {
+                           RoomWindows windows, RoomStateSource states, Supplier<PresenceSource> presence,
+                           Duration presenceInterval, BusCodec codec, Clock clock, Duration window) {
         this.clients = clients;
         this.ingressTopic = ingressTopic;
         this.roomTopics = roomTopics;
         this.windows = windows;
         this.states = states;
+        this.presenceSources = presence;
+        this.viewerCounts = new ViewerCounts(presenceInterval);
+        this.presenceIntervalMillis = presenceInterval.toMillis();
         this.codec = codec;
         this.clock = clock;
         this.windowNanos = window.toNanos();
@@ -148,13 +161,14 @@ public final class AggregationLoop {
         }
         Producer<String, byte[]> producer = clients.producer();
         @Nullable Consumer<String, byte[]> consumer = null;
+        PresenceSource presence = presenceSources.get();
         try {
             producer.initTransactions();
             consumer = clients.consumer();
             activeConsumer = consumer;
             // stop() may have read activeConsumer just before it was set, and its wakeup missed
             if (!stopRequested) {
-                new Session(consumer, producer).run();
+                new Session(consumer, producer, presence).run();
             }
         } finally {
             activeConsumer = null;
@@ -163,6 +177,7 @@ public final class AggregationLoop {
                 closeQuietly(() -> owned.close(CLOSE_TIMEOUT), "consumer");
             }
             closeQuietly(() -> producer.close(CLOSE_TIMEOUT), "producer");
+            closeQuietly(presence::close, "presence consumer");
         }
     }
 
@@ -205,6 +220,9 @@ public final class AggregationLoop {
 
         private final Consumer<String, byte[]> consumer;
         private final Producer<String, byte[]> producer;
+        private final PresenceSource presence;
+        /** The viewers last published per room, and when (clock millis). */
+        private final Map<String, long[]> publishedViewers = new HashMap<>();
         /** Offsets to commit with the next transaction: the next record to read, per partition. */
         private final Map<TopicPartition, OffsetAndMetadata> consumed = new HashMap<>();
         /** Where to seek if the next transaction fails: the first record not yet committed, per partition. */
@@ -213,9 +231,10 @@ public final class AggregationLoop {
         private long blockedSince;
         private boolean reportedSlowTopics;
 
-        Session(Consumer<String, byte[]> consumer, Producer<String, byte[]> producer) {
+        Session(Consumer<String, byte[]> consumer, Producer<String, byte[]> producer, PresenceSource presence) {
             this.consumer = consumer;
             this.producer = producer;
+            this.presence = presence;
         }
 
         void run() {
@@ -225,6 +244,10 @@ public final class AggregationLoop {
                 while (!stopRequested) {
                     Duration wait = Duration.ofNanos(Math.max(0, nextTick - System.nanoTime()));
                     accept(consumer.poll(wait));
+                    long received = clock.millis();
+                    for (Presence count : presence.poll()) {
+                        viewerCounts.update(count, received);
+                    }
                     long now = System.nanoTime();
                     if (now - nextTick >= 0) {
                         tick();
@@ -292,13 +315,27 @@ public final class AggregationLoop {
          *         false when it is still pending (waiting for room topics) or was rolled back
          */
         private boolean tick() {
+            long now = clock.millis();
             if (consumed.isEmpty()) {
-                return true;
+                List<Batch> viewersOnly = viewersOnlyBatches(Set.of(), now);
+                if (viewersOnly.isEmpty()) {
+                    return true;
+                }
+                return publish(viewersOnly, now);
             }
             if (!roomTopicsReady()) {
                 return false;
             }
-            List<Batch> batches = windows.drain(clock.millis());
+            List<Batch> batches = new ArrayList<>();
+            for (Batch batch : windows.drain(now)) {
+                batches.add(withViewers(batch, viewerCounts.viewers(batch.room(), now)));
+            }
+            batches.addAll(viewersOnlyBatches(windows.drainedStates().stream().map(RoomState::room)
+                    .collect(java.util.stream.Collectors.toSet()), now));
+            return publish(batches, now);
+        }
+
+        private boolean publish(List<Batch> batches, long now) {
             try {
                 producer.beginTransaction();
                 List<Future<RecordMetadata>> sent = new ArrayList<>(batches.size());
@@ -315,7 +352,9 @@ public final class AggregationLoop {
                 for (RoomState state : windows.drainedStates()) {
                     producer.send(new ProducerRecord<>(Topics.STATE, state.room(), codec.encodeState(state)));
                 }
-                producer.sendOffsetsToTransaction(Map.copyOf(consumed), consumer.groupMetadata());
+                if (!consumed.isEmpty()) {
+                    producer.sendOffsetsToTransaction(Map.copyOf(consumed), consumer.groupMetadata());
+                }
                 producer.commitTransaction();
             } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException
                      | UnsupportedVersionException e) {
@@ -338,7 +377,54 @@ public final class AggregationLoop {
             windows.commit();
             consumed.clear();
             rewindTo.clear();
+            for (Batch batch : batches) {
+                if (batch.viewers() != null) {
+                    publishedViewers.put(batch.room(), new long[] {batch.viewers(), now});
+                }
+            }
             return true;
+        }
+
+        /**
+         * Batches that only tell a changed viewer count, for this aggregator's rooms without a
+         * batch in this tick: at most one per room per presence interval, only once the room's
+         * topic exists.
+         */
+        private List<Batch> viewersOnlyBatches(Set<String> drained, long now) {
+            Set<String> reported = viewerCounts.rooms();
+            if (reported.isEmpty() && publishedViewers.isEmpty()) {
+                return List.of();
+            }
+            Set<String> candidates = new java.util.HashSet<>(reported);
+            candidates.addAll(publishedViewers.keySet());
+            candidates.removeAll(drained);
+            Predicate<String> mine = null;
+            List<Batch> batches = new ArrayList<>();
+            for (String room : candidates) {
+                Integer viewers = viewerCounts.viewers(room, now);
+                long[] last = publishedViewers.get(room);
+                int count = viewers == null ? 0 : viewers;
+                if (last == null ? count == 0 : last[0] == count || now - last[1] < presenceIntervalMillis) {
+                    continue;
+                }
+                if (mine == null) {
+                    mine = ownedBy(consumer.assignment());
+                }
+                if (!mine.test(room)) {
+                    continue;
+                }
+                if (roomTopics.ensure(room) != RoomTopics.State.READY) {
+                    continue; // being created: next time
+                }
+                batches.add(new Batch(room, -1, now, null, null, null, count, null, null));
+            }
+            publishedViewers.keySet().removeIf(room -> !reported.contains(room) && publishedViewers.get(room)[0] == 0);
+            return batches;
+        }
+
+        private static Batch withViewers(Batch batch, @Nullable Integer viewers) {
+            return viewers == null ? batch : new Batch(batch.room(), batch.seq(), batch.ts(), batch.comments(),
+                    batch.likes(), batch.gifts(), viewers, batch.dropped(), batch.totals());
         }
 
         private long offsetOf(Future<RecordMetadata> send) {

@@ -87,7 +87,8 @@ public final class KafkaTopicAdmin implements RoomTopics, IngressTopic, AutoClos
 
     @Override
     public CompletionStage<Void> ensure() {
-        return create(specs.ingress()).thenCompose(ok -> create(specs.state()));
+        return create(specs.ingress()).thenCompose(ok -> create(specs.state()))
+                .thenCompose(ok -> create(specs.presence()));
     }
 
     @Override
@@ -156,6 +157,13 @@ public final class KafkaTopicAdmin implements RoomTopics, IngressTopic, AutoClos
         NewTopic state() {
             return new NewTopic(Topics.STATE, ingressPartitions, replicationFactor).configs(Map.of(
                     TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
+        }
+
+        /** Gateways' viewer counts: short-lived (a minute), as many partitions as the ingress. */
+        public NewTopic presence() {
+            return new NewTopic(Topics.PRESENCE, ingressPartitions, replicationFactor).configs(Map.of(
+                    TopicConfig.RETENTION_MS_CONFIG, "60000",
+                    TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE));
         }
 
         NewTopic room(String room) {

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.danmaku.aggregator.batch.RoomPolicy;
 import dev.danmaku.aggregator.batch.RoomWindows;
+import dev.danmaku.aggregator.presence.PresenceSource;
 import dev.danmaku.aggregator.topics.IngressTopic;
 import dev.danmaku.aggregator.topics.RoomTopics;
 import dev.danmaku.protocol.ClientFrame;
@@ -66,7 +67,8 @@ class AggregationLoopTest {
         public Producer<String, byte[]> producer() {
             return producer;
         }
-    }, topics, topics, new RoomWindows(RoomPolicy.defaults().withCommentRate(1000, java.time.Duration.ofMillis(1), java.util.Map.of())), RoomStateSource.NONE, CODEC, Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC),
+    }, topics, topics, new RoomWindows(RoomPolicy.defaults().withCommentRate(1000, java.time.Duration.ofMillis(1), java.util.Map.of())), RoomStateSource.NONE,
+            () -> PresenceSource.NONE, Duration.ofSeconds(5), CODEC, Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC),
             Duration.ofMillis(50));
     private final Thread thread = new Thread(loop::run, "test-loop");
     private long nextOffset;

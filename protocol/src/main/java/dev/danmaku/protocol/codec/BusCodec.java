@@ -2,6 +2,7 @@ package dev.danmaku.protocol.codec;
 
 import dev.danmaku.protocol.ServerFrame;
 import dev.danmaku.protocol.bus.Ingress;
+import dev.danmaku.protocol.bus.Presence;
 import dev.danmaku.protocol.bus.RoomState;
 import tools.jackson.databind.ObjectReader;
 import tools.jackson.databind.ObjectWriter;
@@ -16,6 +17,8 @@ public final class BusCodec {
     private final ObjectReader ingressReader = Mappers.json().readerFor(Ingress.class);
     private final ObjectWriter batchWriter = Mappers.json().writerFor(ServerFrame.class);
     private final ObjectReader batchReader = Mappers.json().readerFor(ServerFrame.class);
+    private final ObjectWriter presenceWriter = Mappers.json().writerFor(Presence.class);
+    private final ObjectReader presenceReader = Mappers.json().readerFor(Presence.class);
     private final ObjectWriter stateWriter = Mappers.json().writerFor(RoomState.class);
     private final ObjectReader stateReader = Mappers.json().readerFor(RoomState.class);
 
@@ -48,5 +51,14 @@ public final class BusCodec {
     /** @throws tools.jackson.core.JacksonException or {@link dev.danmaku.protocol.ProtocolException} on a bad record */
     public RoomState decodeState(byte[] bytes) {
         return stateReader.readValue(bytes);
+    }
+
+    public byte[] encodePresence(Presence presence) {
+        return presenceWriter.writeValueAsBytes(presence);
+    }
+
+    /** @throws tools.jackson.core.JacksonException or {@link IllegalArgumentException} on a bad record */
+    public Presence decodePresence(byte[] bytes) {
+        return presenceReader.readValue(bytes);
     }
 }
