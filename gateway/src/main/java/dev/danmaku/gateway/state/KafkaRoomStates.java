@@ -138,7 +138,12 @@ public final class KafkaRoomStates implements RoomStates, SmartLifecycle {
     /** The topic's partitions, once the aggregator created it. */
     private List<TopicPartition> awaitPartitions(KafkaConsumer<String, byte[]> owned) {
         while (running) {
-            List<PartitionInfo> infos = owned.partitionsFor(Topics.STATE, Duration.ofSeconds(5));
+            List<PartitionInfo> infos;
+            try {
+                infos = owned.partitionsFor(Topics.STATE, Duration.ofSeconds(5));
+            } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                continue; // the broker is not reachable yet: keep trying
+            }
             if (infos != null && !infos.isEmpty()) {
                 return infos.stream().map(info -> new TopicPartition(info.topic(), info.partition())).toList();
             }
