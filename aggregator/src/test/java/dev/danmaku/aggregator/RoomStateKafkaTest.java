@@ -91,6 +91,53 @@ class RoomStateKafkaTest {
     }
 
     @Test
+    void giftTotalsAreExactWhenOneOfTwoAggregatorsSharingThePartitionsIsKilled() throws Exception {
+        List<String> rooms = List.of(TestKafka.unique("room"), TestKafka.unique("room"), TestKafka.unique("room"),
+                TestKafka.unique("room"));
+        String group = TestKafka.unique("group");
+        List<RoomReader> readers = rooms.stream().map(RoomReader::new).toList();
+        Process first = startProcess(group, TestKafka.unique("one"), "first");
+        Process second = startProcess(group, TestKafka.unique("two"), "second");
+        try (IngressWriter writer = new IngressWriter()) {
+            TestKafka.awaitIngressTopic();
+            try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(Map.of(
+                    org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                    TestKafka.bootstrapServers()))) {
+                await().atMost(TIMEOUT).until(() -> admin.describeConsumerGroups(List.of(group)).all()
+                        .get(5, java.util.concurrent.TimeUnit.SECONDS).get(group).members().stream()
+                        .filter(m -> !m.assignment().topicPartitions().isEmpty()).count() == 2);
+            }
+            for (String room : rooms) {
+                sendGifts(writer, room, 0, 100);
+            }
+            await().atMost(TIMEOUT).pollInSameThread()
+                    .until(() -> readers.stream().allMatch(r -> r.giftCount() >= 50));
+            for (String room : rooms) {
+                sendGifts(writer, room, 100, 150);
+            }
+            first.destroyForcibly(); // SIGKILL, mid-stream: the survivor takes its partitions over
+            first.waitFor();
+            for (String room : rooms) {
+                sendGifts(writer, room, 150, 200);
+                sendGifts(writer, room, 0, 50); // re-sends
+            }
+            await().atMost(TIMEOUT).pollInSameThread()
+                    .until(() -> readers.stream().allMatch(r -> r.giftCount() >= 200));
+            await().pollInSameThread().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(10))
+                    .until(() -> readers.stream().allMatch(r -> r.giftCount() == 200));
+            for (int i = 0; i < rooms.size(); i++) {
+                assertExactTotals(readers.get(i), rooms.get(i), 200);
+            }
+        } finally {
+            first.destroyForcibly();
+            second.destroy();
+            first.waitFor();
+            second.waitFor();
+            readers.forEach(RoomReader::close);
+        }
+    }
+
+    @Test
     void viewerCountsOfTheGatewaysAreSummedOntoTheRoomsBatchesAndASilentGatewayIsForgotten() {
         String room = TestKafka.unique("room");
         try (IngressWriter writer = new IngressWriter(); RoomReader reader = new RoomReader(room);

@@ -547,6 +547,10 @@ public final class AggregationLoop {
             log.info("Partitions assigned: {}; restoring their rooms' state", partitions);
             // Nothing of these partitions is in a window yet: their rooms start from the state
             // committed with their offsets. If it cannot be read, the session fails and starts again.
+            // First the committed offsets: a read_committed consumer asks for stable ones, so this
+            // waits while the previous owner's last transaction is still being completed; only then
+            // is the state topic read, so the state read matches the offsets processing starts from.
+            consumer.committed(new java.util.HashSet<>(partitions));
             int restored = 0;
             for (RoomState state : states.load(ownedBy(partitions))) {
                 windows.restore(state);
