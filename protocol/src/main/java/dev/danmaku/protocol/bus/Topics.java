@@ -9,6 +9,10 @@ public final class Topics {
     public static final String INGRESS = "danmaku.ingress";
     /** Prefix of the per-room batch topics (one partition each); the offset is the batch's seq. */
     public static final String ROOM_PREFIX = "danmaku.room.";
+    /** Gateways' viewer counts per room, keyed by room, read by the aggregators. */
+    public static final String PRESENCE = "danmaku.presence";
+    /** Each room's state (likes, gift totals, top list, recent ids, mutes), keyed by room; compacted. */
+    public static final String STATE = "danmaku.state";
 
     private Topics() {
     }
