@@ -43,6 +43,7 @@ import org.springframework.boot.context.properties.source.ConfigurationPropertyS
 import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
 import org.springframework.boot.convert.ApplicationConversionService;
 import org.springframework.boot.reactor.netty.NettyReactiveWebServerFactory;
+import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.ClassPathScanningCandidateComponentProvider;
 import org.springframework.core.env.StandardEnvironment;
 import org.springframework.core.env.SystemEnvironmentPropertySource;
@@ -68,7 +69,7 @@ class KubernetesManifestsTest {
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
     /** Spring Boot's own properties the manifests may set through the environment. */
-    private static final Set<String> SPRING_PROPERTIES = Set.of("server.port");
+    private static final Set<String> SPRING_PROPERTIES = Set.of("server.port", "management.server.port");
     /** Environment variables the JVM itself reads. */
     private static final Set<String> JVM_VARIABLES = Set.of("JDK_JAVA_OPTIONS", "JAVA_TOOL_OPTIONS");
     /**
@@ -115,10 +116,18 @@ class KubernetesManifestsTest {
         int defaultPort = new NettyReactiveWebServerFactory().getPort();
         int listens = env.containsKey("SERVER_PORT") ? Integer.parseInt(env.get("SERVER_PORT")) : defaultPort;
         assertThat(portNamed(gateway, "http")).as("the gateway's container port http").isEqualTo(listens);
-        assertThat(dockerfileExpose("gateway")).as("EXPOSE of gateway/Dockerfile").isEqualTo(listens);
+        // Actuator on its own port, never behind the Service and the Ingress
+        assertThat(env).containsKey("MANAGEMENT_SERVER_PORT");
+        int management = Integer.parseInt(env.get("MANAGEMENT_SERVER_PORT"));
+        assertThat(management).isNotEqualTo(listens);
+        assertThat(portNamed(gateway, "management")).as("the gateway's container port management").isEqualTo(management);
+        assertThat(dockerfileExpose("gateway")).as("EXPOSE of gateway/Dockerfile").containsExactly(listens, management);
 
         Map<String, Object> template = template(one(docs, "Deployment", "danmaku-gateway"));
-        assertThat(str(template, "metadata", "annotations", "prometheus.io/port")).isEqualTo(String.valueOf(listens));
+        assertThat(str(template, "metadata", "annotations", "prometheus.io/port")).isEqualTo(String.valueOf(management));
+        for (String probe : List.of("startupProbe", "livenessProbe", "readinessProbe")) {
+            assertThat(str(gateway, probe, "httpGet", "port")).as(probe).isEqualTo("management");
+        }
 
         Map<String, Object> aggregator = container(one(docs, "StatefulSet", "danmaku-aggregator"), "aggregator");
         assertThat(aggregator.get("ports")).as("the aggregator runs no web server: no ports").isNull();
@@ -339,16 +348,30 @@ class KubernetesManifestsTest {
         assertThat(ofKind(docs, "HorizontalPodAutoscaler")).isEmpty();
     }
 
-    /** The probes, the HPA's metric and the dashboard's metrics against a real, running gateway. */
+    /**
+     * The probes, the HPA's metric and the dashboard's metrics against a real gateway started as
+     * the pod starts it: Actuator on a management port of its own.
+     */
     @Test
     void probePathsAndMetricNamesAreServedByARealGateway() throws Exception {
         Cluster cluster = Cluster.get();
-        String base = "http://localhost:" + cluster.portA();
+        try (ConfigurableApplicationContext gateway = StandaloneLauncher.Services.gateway(cluster.kafka.bootstrapServers())
+                .properties("server.port=0", "management.server.port=0", "danmaku.node-id=gw-k8s",
+                        "danmaku.auth.jwt-secret=" + Cluster.JWT_SECRET)
+                .run()) {
+            int management = gateway.getEnvironment().getRequiredProperty("local.management.port", Integer.class);
+            assertThat(management).isNotEqualTo(Cluster.port(gateway));
+            assertProbesAndMetrics("http://localhost:" + management);
+            assertThat(get("http://localhost:" + Cluster.port(gateway) + "/actuator/health").statusCode())
+                    .as("no Actuator on the service's port").isEqualTo(404);
+        }
+    }
+
+    private static void assertProbesAndMetrics(String base) throws Exception {
         Set<String> probePaths = new TreeSet<>();
         for (Path overlay : overlays().toList()) {
             Map<String, Object> gateway = container(one(render(overlay), "Deployment", "danmaku-gateway"), "gateway");
             for (String probe : List.of("startupProbe", "livenessProbe", "readinessProbe")) {
-                assertThat(str(gateway, probe, "httpGet", "port")).as(probe).isEqualTo("http");
                 probePaths.add(Objects.requireNonNull(str(gateway, probe, "httpGet", "path"), probe));
             }
         }
@@ -589,8 +612,9 @@ class KubernetesManifestsTest {
 
     // ---- Dockerfiles
 
-    private static int dockerfileExpose(String module) throws IOException {
-        return Integer.parseInt(dockerfileInstruction(module, "EXPOSE").split("/")[0]);
+    private static List<Integer> dockerfileExpose(String module) throws IOException {
+        return Stream.of(dockerfileInstruction(module, "EXPOSE").split("\\s+"))
+                .map(port -> Integer.parseInt(port.split("/")[0])).toList();
     }
 
     private static String dockerfileUser(String module) throws IOException {
