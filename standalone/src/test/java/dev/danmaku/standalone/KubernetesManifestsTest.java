@@ -41,6 +41,7 @@ import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
+import org.springframework.boot.context.properties.source.IterableConfigurationPropertySource;
 import org.springframework.boot.convert.ApplicationConversionService;
 import org.springframework.boot.reactor.netty.NettyReactiveWebServerFactory;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -68,8 +69,10 @@ class KubernetesManifestsTest {
     private static final Map<Path, List<Map<String, Object>>> RENDERED = new ConcurrentHashMap<>();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
-    /** Spring Boot's own properties the manifests may set through the environment. */
-    private static final Set<String> SPRING_PROPERTIES = Set.of("server.port", "management.server.port");
+    /** Spring Boot's own properties, from the configuration metadata its jars carry. */
+    private static final Set<String> SPRING_PROPERTIES = springPropertyNames(false);
+    /** ... of which those that are maps ({@code logging.level}: {@code LOGGING_LEVEL_ORG_APACHE_KAFKA}). */
+    private static final Set<String> SPRING_MAP_PROPERTIES = springPropertyNames(true);
     /** Environment variables the JVM itself reads. */
     private static final Set<String> JVM_VARIABLES = Set.of("JDK_JAVA_OPTIONS", "JAVA_TOOL_OPTIONS");
     /**
@@ -175,6 +178,7 @@ class KubernetesManifestsTest {
         Map<String, String> aggregator = environment(docs, one(docs, "StatefulSet", "danmaku-aggregator"),
                 container(one(docs, "StatefulSet", "danmaku-aggregator"), "aggregator"));
 
+        assertThat(SPRING_PROPERTIES).contains("server.port", "management.server.port", "logging.structured.format.console");
         assertNamesAreProperties("gateway", gateway, propertyNames("dev.danmaku.gateway"));
         assertNamesAreProperties("aggregator", aggregator, propertyNames("dev.danmaku.aggregator"));
 
@@ -547,7 +551,7 @@ class KubernetesManifestsTest {
 
     /** Canonical names (kebab-case) of every leaf property of a service's configuration records. */
     private static Set<String> propertyNames(String basePackage) {
-        Set<String> names = new TreeSet<>(SPRING_PROPERTIES);
+        Set<String> names = new TreeSet<>();
         for (Class<?> type : propertiesClasses(basePackage)) {
             collect(prefix(type), type, names);
         }
@@ -565,18 +569,51 @@ class KubernetesManifestsTest {
         }
     }
 
+    /**
+     * Each variable sets exactly one property of the service's own records ({@code DANMAKU_*}),
+     * or a property Spring Boot documents (anything else but the JVM's own variables).
+     */
     private static void assertNamesAreProperties(String service, Map<String, String> env, Set<String> properties) {
         for (String variable : env.keySet()) {
             if (JVM_VARIABLES.contains(variable)) {
                 continue;
             }
-            ConfigurationPropertySource source = ConfigurationPropertySource.from(
-                    new SystemEnvironmentPropertySource(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME, Map.of(variable, env.get(variable))));
-            List<String> matches = properties.stream()
-                    .filter(p -> source.getConfigurationProperty(ConfigurationPropertyName.of(p)) != null).toList();
-            assertThat(matches).as("%s: environment variable %s sets a property of the service (known: %s)",
-                    service, variable, properties).hasSize(1);
+            ConfigurationPropertySource source = ConfigurationPropertySource.from(new SystemEnvironmentPropertySource(
+                    StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME, Map.of(variable, env.get(variable))));
+            if (variable.startsWith("DANMAKU_")) {
+                List<String> matches = properties.stream()
+                        .filter(p -> source.getConfigurationProperty(ConfigurationPropertyName.of(p)) != null).toList();
+                assertThat(matches).as("%s: environment variable %s sets a property of the service (known: %s)",
+                        service, variable, properties).hasSize(1);
+            } else {
+                List<ConfigurationPropertyName> mapped = ((IterableConfigurationPropertySource) source).stream().toList();
+                boolean property = SPRING_PROPERTIES.stream().anyMatch(p -> ConfigurationPropertyName.isValid(p)
+                        && source.getConfigurationProperty(ConfigurationPropertyName.of(p)) != null);
+                boolean mapEntry = SPRING_MAP_PROPERTIES.stream().filter(ConfigurationPropertyName::isValid)
+                        .map(ConfigurationPropertyName::of).anyMatch(m -> mapped.stream().anyMatch(m::isAncestorOf));
+                assertThat(property || mapEntry).as("%s: environment variable %s sets a Spring Boot property", service, variable)
+                        .isTrue();
+            }
         }
+    }
+
+    private static Set<String> springPropertyNames(boolean mapsOnly) {
+        Set<String> names = new TreeSet<>();
+        try {
+            var resources = KubernetesManifestsTest.class.getClassLoader().getResources("META-INF/spring-configuration-metadata.json");
+            while (resources.hasMoreElements()) {
+                try (InputStream in = resources.nextElement().openStream()) {
+                    for (JsonNode property : new ObjectMapper().readTree(in).path("properties")) {
+                        if (!mapsOnly || property.path("type").asString("").startsWith("java.util.Map")) {
+                            names.add(property.path("name").asString());
+                        }
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return names;
     }
 
     /** Every configuration record of a service, bound from this environment (defaults elsewhere). */
