@@ -68,6 +68,7 @@ class KubernetesManifestsTest {
     private static final Path K8S = REPO.resolve("k8s");
     private static final Map<Path, List<Map<String, Object>>> RENDERED = new ConcurrentHashMap<>();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
+    private static ConfigurableApplicationContext managedGateway;
 
     /** Spring Boot's own properties, from the configuration metadata its jars carry. */
     private static final Set<String> SPRING_PROPERTIES = springPropertyNames(false);
@@ -358,17 +359,30 @@ class KubernetesManifestsTest {
      */
     @Test
     void probePathsAndMetricNamesAreServedByARealGateway() throws Exception {
-        Cluster cluster = Cluster.get();
-        try (ConfigurableApplicationContext gateway = StandaloneLauncher.Services.gateway(cluster.kafka.bootstrapServers())
-                .properties("server.port=0", "management.server.port=0", "danmaku.node-id=gw-k8s",
-                        "danmaku.auth.jwt-secret=" + Cluster.JWT_SECRET)
-                .run()) {
-            int management = gateway.getEnvironment().getRequiredProperty("local.management.port", Integer.class);
-            assertThat(management).isNotEqualTo(Cluster.port(gateway));
-            assertProbesAndMetrics("http://localhost:" + management);
-            assertThat(get("http://localhost:" + Cluster.port(gateway) + "/actuator/health").statusCode())
-                    .as("no Actuator on the service's port").isEqualTo(404);
+        ConfigurableApplicationContext gateway = managedGateway();
+        int management = gateway.getEnvironment().getRequiredProperty("local.management.port", Integer.class);
+        assertThat(management).isNotEqualTo(Cluster.port(gateway));
+        assertProbesAndMetrics("http://localhost:" + management);
+        assertThat(get("http://localhost:" + Cluster.port(gateway) + "/actuator/health").statusCode())
+                .as("no Actuator on the service's port").isEqualTo(404);
+    }
+
+    /**
+     * A third gateway beside the {@link Cluster}'s, with a management port. Closed only when the
+     * JVM exits, like the cluster: closing a gateway's context while others run in the same JVM
+     * stops the others from accepting connections too (seen here; Reactor Netty's shared resources).
+     */
+    private static synchronized ConfigurableApplicationContext managedGateway() {
+        if (managedGateway == null) {
+            Cluster cluster = Cluster.get();
+            ConfigurableApplicationContext gateway = StandaloneLauncher.Services.gateway(cluster.kafka.bootstrapServers())
+                    .properties("server.port=0", "management.server.port=0", "danmaku.node-id=gw-k8s",
+                            "danmaku.auth.jwt-secret=" + Cluster.JWT_SECRET)
+                    .run();
+            Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "k8s-gateway-shutdown"));
+            managedGateway = gateway;
         }
+        return managedGateway;
     }
 
     private static void assertProbesAndMetrics(String base) throws Exception {
