@@ -425,9 +425,21 @@ class KubernetesManifestsTest {
             }
         }
         assertThat(used).as("metrics the dashboard queries").isNotEmpty();
+        int fromDashboard = used.size();
+        for (Map<String, Object> rules : ofKind(render(K8S.resolve("overlays/prod")), "PrometheusRule")) {
+            for (Object group : list(rules, "spec", "groups")) {
+                for (Object rule : list(map(group), "rules")) {
+                    Matcher m = selector.matcher(String.valueOf(map(rule).get("expr")));
+                    while (m.find()) {
+                        used.add(m.group(1));
+                    }
+                }
+            }
+        }
+        assertThat(used.size()).as("metrics the alerts query besides the dashboard's").isGreaterThan(fromDashboard);
         Set<String> missing = used.stream().filter(name -> !exported.contains(name) && !KAFKA_EXPORTER_METRICS.contains(name))
                 .collect(Collectors.toCollection(TreeSet::new));
-        assertThat(missing).as("dashboard metrics the gateway does not export (exported: %s)", exported).isEmpty();
+        assertThat(missing).as("dashboard and alert metrics the gateway does not export (exported: %s)", exported).isEmpty();
     }
 
     // ---- rendering and reading manifests
