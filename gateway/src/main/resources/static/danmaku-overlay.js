@@ -32,6 +32,8 @@ export class Overlay {
     this.stats = {received: 0, shown: 0, dropped: 0, onScreen: 0};
     this.log = [];            // the latest placed comments: {id, text, mode, lane, own} (tests, a11y)
     this.font = `600 ${fontSize}px system-ui, "Noto Sans CJK SC", sans-serif`;
+    this.measure = document.createElement("canvas").getContext("2d");
+    this.measure.font = this.font;
     this.resize();
   }
 
@@ -76,13 +78,19 @@ export class Overlay {
 
   _drop() { this.stats.dropped++; }
 
+  /** The comment's size, measured once (cheap: no sprite yet). */
+  _measure(item) {
+    if (item.w) return;
+    item.pad = item.own ? 6 : 2;
+    item.w = Math.ceil(this.measure.measureText(item.text).width) + item.pad * 2 + 4;
+    item.h = this.laneHeight;
+  }
+
+  /** Draws the comment once into a sprite of its own: each frame then only copies it. */
   _sprite(item) {
     const ctx = document.createElement("canvas").getContext("2d");
     const r = this.ratio;
-    ctx.font = this.font;
-    const textWidth = Math.ceil(ctx.measureText(item.text).width);
-    const pad = item.own ? 6 : 2;
-    const w = textWidth + pad * 2 + 4, h = this.laneHeight;
+    const pad = item.pad, w = item.w, h = item.h;
     ctx.canvas.width = Math.ceil(w * r);
     ctx.canvas.height = Math.ceil(h * r);
     ctx.scale(r, r);
@@ -101,12 +109,22 @@ export class Overlay {
       ctx.strokeRect(1, 1, w - 2, h - 2);
     }
     item.sprite = ctx.canvas;
-    item.w = w;
-    item.h = h;
+    if (window.createImageBitmap) {
+      // an ImageBitmap is ready to copy: drawing a canvas would snapshot it on every frame
+      createImageBitmap(ctx.canvas).then(bitmap => { item.sprite = bitmap; }, () => {});
+    }
   }
 
   _place(item, now) {
-    if (!item.sprite) this._sprite(item);
+    if (this._placeLane(item, now)) {
+      this._sprite(item);
+      return true;
+    }
+    return false;
+  }
+
+  _placeLane(item, now) {
+    this._measure(item);
     if (item.mode === "top" || item.mode === "bottom") {
       const until = item.mode === "top" ? this.topUntil : this.bottomUntil;
       for (let lane = 0; lane < until.length; lane++) {

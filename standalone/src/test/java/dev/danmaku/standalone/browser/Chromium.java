@@ -42,12 +42,17 @@ final class Chromium implements AutoCloseable {
      * A page in a new context; with a token, the page finds it stored as the pages store a
      * sign-in ({@code localStorage["danmaku.token.<key>"]}) before any of its scripts run.
      */
-    Page open(String url, String tokenKey, String token, String userJson) {
+    Page open(String url, String tokenKey, SignIn who) {
+        return open(url, "localStorage.setItem(" + js("danmaku.token." + tokenKey) + ", "
+                + js("{\"token\":\"" + who.token() + "\",\"user\":" + who.userJson() + "}") + ");");
+    }
+
+    /** A page in a new context, with a script that runs before the page's own (or null). */
+    Page open(String url, String initScript) {
         BrowserContext context = browser.newContext(new Browser.NewContextOptions().setViewportSize(1280, 800));
         contexts.add(context);
-        if (token != null) {
-            context.addInitScript("localStorage.setItem(" + js("danmaku.token." + tokenKey) + ", "
-                    + js("{\"token\":\"" + token + "\",\"user\":" + userJson + "}") + ");");
+        if (initScript != null) {
+            context.addInitScript(initScript);
         }
         Page page = context.newPage();
         page.onConsoleMessage(message -> {
@@ -60,7 +65,7 @@ final class Chromium implements AutoCloseable {
     }
 
     Page open(String url) {
-        return open(url, null, null, null);
+        return open(url, (String) null);
     }
 
     /** Saves a screenshot of the page as {@code target/screenshots/<name>.png}. */
@@ -70,7 +75,7 @@ final class Chromium implements AutoCloseable {
         return file;
     }
 
-    private static String js(String value) {
+    static String js(String value) {
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'";
     }
 

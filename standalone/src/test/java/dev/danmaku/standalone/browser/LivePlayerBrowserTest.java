@@ -41,7 +41,7 @@ class LivePlayerBrowserTest {
 
     private Page player(String room, SignIn who) {
         String url = "http://localhost:" + cluster.portA() + "/live.html?room=" + room;
-        Page page = who == null ? chromium.open(url) : chromium.open(url, "viewer", who.token(), who.userJson());
+        Page page = who == null ? chromium.open(url) : chromium.open(url, "viewer", who);
         awaitLive(page);
         return page;
     }
