@@ -27,7 +27,7 @@ export class Series {
 
 /**
  * Draws `series` on `canvas`: one line per {name, color, label}, the y axis from 0 to the
- * highest value shown, the x axis the last `series.seconds` seconds.
+ * highest value shown, the x axis the last `series.seconds` seconds. Returns the y axis' top.
  */
 export function drawChart(canvas, series, lines) {
   series._advance();
@@ -43,7 +43,7 @@ export function drawChart(canvas, series, lines) {
   const n = series.seconds - 1; // the current, incomplete second is left out
   let max = 1;
   for (const line of lines) for (let i = 0; i < n; i++) max = Math.max(max, series.data[line.name][i]);
-  max = niceCeil(max);
+  max = Math.max(4, niceCeil(max)); // whole numbers on the axis for small rates
   ctx.font = "11px system-ui, sans-serif";
   ctx.fillStyle = "#8b90a0";
   ctx.strokeStyle = "#262a34";
@@ -72,6 +72,7 @@ export function drawChart(canvas, series, lines) {
     }
     ctx.stroke();
   }
+  return max;
 }
 
 function niceCeil(v) {

@@ -59,9 +59,9 @@ class StreamerDashboardBrowserTest {
         dashboard.waitForFunction("() => [...document.querySelectorAll('#comments li .text')]"
                 + ".some(e => e.textContent === 'hi streamer')", null, WAIT);
         dashboard.waitForFunction("() => document.querySelector('#likes').textContent === '3'", null, WAIT);
-        // the chart shows the last complete second: wait until it has counted the comment
-        dashboard.waitForFunction("() => document.querySelector('#comments-rate').textContent !== '0'"
-                + " || window.danmaku.received.length > 0", null, WAIT);
+        // the chart draws complete seconds: wait until it has drawn the comment and the likes
+        dashboard.waitForFunction("() => window.danmaku.chartShows && window.danmaku.chartShows.comments === 1"
+                + " && window.danmaku.chartShows.likes === 3", null, WAIT);
         assertThat(dashboard.locator("#comments li .who").last().textContent()).isEqualTo("Carol");
         Chromium.screenshot(dashboard, "streamer-dashboard");
     }
