@@ -83,6 +83,27 @@ class LivePlayerBrowserTest {
     }
 
     @Test
+    void theServersRateLimitShowsACountdownAndBlocksSendingUntilItEnds() {
+        String room = Cluster.room("browser-rate");
+        Page page = player(room, SignIn.dev(cluster.portA(), "Hasty", "viewer", List.of()));
+
+        // twelve sends at once: the burst is ten
+        page.evaluate("""
+                () => { for (let i = 0; i < 12; i++) {
+                  document.querySelector('#text').value = 'quick ' + i;
+                  document.querySelector('#send-form').requestSubmit(); } }""");
+
+        // the countdown (as long as the server's retryAfterMs) is shown, then sending works again
+        page.waitForFunction("() => window.danmaku.answers.some(a => a.startsWith('Too fast: wait'))", null, WAIT);
+        page.fill("#text", "and one more");
+        page.waitForFunction("() => !document.querySelector('#send').disabled", null, WAIT);
+        page.click("#send");
+        // ten of the twelve were accepted and broadcast, then the one sent after the countdown
+        page.waitForFunction("() => window.danmaku.received.length >= 11", null, WAIT);
+        assertThat(page.evaluate("() => window.danmaku.received.length")).isEqualTo(11);
+    }
+
+    @Test
     void htmlInACommentIsShownAsText() {
         String room = Cluster.room("browser-xss");
         SignIn mallory = SignIn.dev(cluster.portA(), "Mallory", "viewer", List.of());
