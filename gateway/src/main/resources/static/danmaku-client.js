@@ -242,6 +242,7 @@ export class DanmakuClient {
       return;
     }
     this._ws = ws;
+    this._welcomed = false;
     ws.onmessage = event => this._onFrame(event.data);
     ws.onclose = event => { if (this._ws === ws) this._onClose(event.code, event.reason); };
     ws.onerror = () => { /* onclose follows with the code */ };
@@ -288,6 +289,7 @@ export class DanmakuClient {
   }
 
   _onWelcome(frame) {
+    this._welcomed = true;
     this.user = frame.user;
     this.heartbeat = frame.heartbeat || {interval: 25000, timeout: 60000};
     this.limits = frame.limits || null;
@@ -341,6 +343,20 @@ export class DanmakuClient {
     for (const r of this._rooms.values()) r.joined = false;
     for (const entry of this._pending.values()) entry.sent = false;
     if (this._stopped) return;
+    if (code === 1006 && !this._welcomed && this.token && !this._probing) {
+      // The handshake failed. A browser cannot see why; a gateway refuses a bad or expired token
+      // with HTTP 401 before upgrading, so ask it once over plain HTTP: 401 means "get a new token"
+      // (as close 4001 does), anything else is an ordinary failure to back off from.
+      this._probing = true;
+      const url = this._url().replace(/^ws/, "http");
+      fetch(url, {cache: "no-store"}).then(r => r.status, () => 0).then(status => {
+        this._probing = false;
+        if (this._stopped || this._ws) return;
+        if (status === 401) this._onClose(4001, "the token was refused");
+        else this._scheduleReconnect(code, reason);
+      });
+      return;
+    }
     if (FINAL_CODES.has(code)) {
       this._rejectAll(code);
       this._setState("closed", {code, reason, needsToken: code === 4001});

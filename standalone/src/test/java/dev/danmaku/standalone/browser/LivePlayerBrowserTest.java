@@ -104,6 +104,23 @@ class LivePlayerBrowserTest {
     }
 
     @Test
+    void aRefusedTokenIsForgottenAndThePageKeepsWatchingAnonymously() {
+        String room = Cluster.room("browser-bad-token");
+        SignIn real = SignIn.dev(cluster.portA(), "Ivan", "viewer", List.of());
+        // the same claims, signed with another key: the gateway refuses the handshake with 401
+        String[] parts = real.token().split("\\.");
+        SignIn forged = new SignIn(parts[0] + "." + parts[1] + ".c2lnbmVkLWJ5LXNvbWVvbmUtZWxzZQ", real.userJson(),
+                real.userId());
+        Page page = chromium.open("http://localhost:" + cluster.portA() + "/live.html?room=" + room, "viewer", forged);
+
+        awaitLive(page);
+        assertThat(page.evaluate("() => window.danmaku.client.user.name")).isEqualTo("anonymous");
+        assertThat(page.evaluate("() => localStorage.getItem('danmaku.token.viewer')")).isNull();
+        assertThat(page.locator("#answer").textContent()).contains("sign in again");
+        assertThat(page.locator("#sign-in").isVisible()).isTrue();
+    }
+
+    @Test
     void htmlInACommentIsShownAsText() {
         String room = Cluster.room("browser-xss");
         SignIn mallory = SignIn.dev(cluster.portA(), "Mallory", "viewer", List.of());
