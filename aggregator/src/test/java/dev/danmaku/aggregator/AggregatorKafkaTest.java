@@ -172,6 +172,7 @@ class AggregatorKafkaTest {
                         "danmaku.aggregator.group-id=" + TestKafka.unique("group"),
                         "danmaku.node-id=n3",
                         "test.fail-topic=" + Topics.room(room))
+                .properties(TestKafka.UNLIMITED)
                 .run();
              IngressWriter writer = new IngressWriter();
              RoomReader reader = new RoomReader(room)) {

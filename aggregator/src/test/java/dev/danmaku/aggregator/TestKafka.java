@@ -46,12 +46,29 @@ final class TestKafka {
         return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
     }
 
-    /** An aggregator context of its own consumer group against the test broker. */
+    /** Waits until the aggregator created {@code danmaku.ingress} (a producer must not auto-create it first). */
+    static void awaitIngressTopic() {
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(Map.of(
+                org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()))) {
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> admin.listTopics().names()
+                    .get(5, java.util.concurrent.TimeUnit.SECONDS).containsAll(List.of(Topics.INGRESS, Topics.STATE)));
+        }
+    }
+
+    /**
+     * Properties that let one test user send a fast stream of comments that all reach the room
+     * (no per-user limit, no density cap to speak of): for the delivery tests. The room policy
+     * itself is tested in RoomRulesTest.
+     */
+    static final String[] UNLIMITED = {"danmaku.aggregator.comment-burst=1000000",
+            "danmaku.aggregator.density=500"};
+
+    /** An aggregator context of its own consumer group against the test broker, without comment limits. */
     static ConfigurableApplicationContext startAggregator(String groupId, String nodeId) {
         return AggregatorApplication.builder().properties(
                 "danmaku.kafka.bootstrap-servers=" + bootstrapServers(),
                 "danmaku.aggregator.group-id=" + groupId,
-                "danmaku.node-id=" + nodeId).run();
+                "danmaku.node-id=" + nodeId).properties(UNLIMITED).run();
     }
 
     /** A plain producer of ingress records, as a gateway would write them. */
@@ -66,6 +83,17 @@ final class TestKafka {
         void comment(String room, String id) {
             send(room, CODEC.encodeIngress(new Ingress("gw-test", "conn-1", VIEWER, System.currentTimeMillis(),
                     new ClientFrame.Comment(room, id, "text " + id, null, null))));
+        }
+
+        void gift(String room, User user, String id, String gift, int count) {
+            send(room, CODEC.encodeIngress(new Ingress("gw-test", "conn-1", user, System.currentTimeMillis(),
+                    new ClientFrame.Gift(room, id, gift, count))));
+        }
+
+        void presence(String room, String node, int viewers) {
+            producer.send(new ProducerRecord<>(Topics.PRESENCE, room,
+                    CODEC.encodePresence(new dev.danmaku.protocol.bus.Presence(node, room, viewers,
+                            System.currentTimeMillis()))));
         }
 
         void send(String room, byte[] value) {
@@ -105,6 +133,12 @@ final class TestKafka {
                 batches.add(CODEC.decodeBatch(record.value()).withSeq(record.offset()));
             }
             return batches;
+        }
+
+        /** The sum of the gift counts of every batch read so far. */
+        long giftCount() {
+            return poll().stream().filter(b -> b.gifts() != null).flatMap(b -> b.gifts().stream())
+                    .mapToLong(g -> g.count()).sum();
         }
 
         /** The ids of every comment read so far, in order. */

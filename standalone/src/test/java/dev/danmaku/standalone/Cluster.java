@@ -32,7 +32,11 @@ public final class Cluster {
         BlockHound.install();
         kafka = LocalKafka.shared();
         aggregator = StandaloneLauncher.Services.aggregator(kafka.bootstrapServers())
-                .properties("danmaku.node-id=agg-1").run();
+                // The delivery tests send faster than one viewer may and more than a window shows:
+                // the room policy (docs/aggregator.md) is tested in the aggregator's own tests.
+                .properties("danmaku.node-id=agg-1", "danmaku.aggregator.density=500",
+                        "danmaku.aggregator.comment-burst=100")
+                .run();
         gatewayA = gateway("gw-a");
         gatewayB = gateway("gw-b");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

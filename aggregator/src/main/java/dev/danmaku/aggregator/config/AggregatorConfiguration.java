@@ -4,6 +4,9 @@ import dev.danmaku.aggregator.batch.RoomWindows;
 import dev.danmaku.aggregator.pipeline.AggregationLoop;
 import dev.danmaku.aggregator.pipeline.AggregatorLifecycle;
 import dev.danmaku.aggregator.pipeline.KafkaClients;
+import dev.danmaku.aggregator.presence.KafkaPresenceSource;
+import dev.danmaku.aggregator.pipeline.KafkaRoomStateSource;
+import dev.danmaku.aggregator.pipeline.RoomStateSource;
 import dev.danmaku.aggregator.pipeline.TransactionalKafkaClients;
 import dev.danmaku.aggregator.topics.KafkaTopicAdmin;
 import dev.danmaku.protocol.codec.BusCodec;
@@ -17,7 +20,8 @@ import org.springframework.context.annotation.Configuration;
 
 /** The service's beans: topic creation, Kafka clients, and the loop's lifecycle. */
 @Configuration(proxyBeanMethods = false)
-@EnableConfigurationProperties({AggregatorProperties.class, KafkaProperties.class, NodeProperties.class})
+@EnableConfigurationProperties({AggregatorProperties.class, KafkaProperties.class, NodeProperties.class,
+        GiftProperties.class, PresenceProperties.class})
 public class AggregatorConfiguration {
 
     @Bean(destroyMethod = "close")
@@ -40,12 +44,17 @@ public class AggregatorConfiguration {
     }
 
     @Bean
-    AggregatorLifecycle aggregatorLifecycle(KafkaClients clients, KafkaTopicAdmin topics,
-                                            AggregatorProperties aggregator, NodeProperties node) {
+    AggregatorLifecycle aggregatorLifecycle(KafkaClients clients, KafkaTopicAdmin topics, KafkaProperties kafka,
+                                            AggregatorProperties aggregator, NodeProperties node, GiftProperties gifts,
+                                            PresenceProperties presence) {
         BusCodec codec = new BusCodec();
+        RoomStateSource states = new KafkaRoomStateSource(kafka.bootstrapServers(),
+                "danmaku-aggregator-" + node.nodeId() + "-state", codec, aggregator.stateLoadTimeout());
         return new AggregatorLifecycle(() -> new AggregationLoop(clients, topics, topics,
-                new RoomWindows(aggregator.maxCommentsPerWindow(), aggregator.recentIdsPerRoom()),
-                codec, Clock.systemUTC(), aggregator.window()),
+                new RoomWindows(aggregator.roomPolicy(gifts.gifts())), states,
+                () -> new KafkaPresenceSource(kafka.bootstrapServers(),
+                        "danmaku-aggregator-" + node.nodeId() + "-presence", codec),
+                presence.interval(), codec, Clock.systemUTC(), aggregator.window()),
                 "danmaku-aggregator-" + node.nodeId());
     }
 }

@@ -1,14 +1,20 @@
 package dev.danmaku.aggregator.pipeline;
 
 import dev.danmaku.aggregator.batch.RoomWindows;
+import dev.danmaku.aggregator.presence.PresenceSource;
+import dev.danmaku.aggregator.presence.ViewerCounts;
 import dev.danmaku.aggregator.topics.IngressTopic;
 import dev.danmaku.aggregator.topics.RoomTopics;
 import dev.danmaku.protocol.ServerFrame.Batch;
 import dev.danmaku.protocol.bus.Ingress;
+import dev.danmaku.protocol.bus.Presence;
+import dev.danmaku.protocol.bus.RoomState;
 import dev.danmaku.protocol.bus.Topics;
 import dev.danmaku.protocol.codec.BusCodec;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
@@ -18,8 +24,11 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -27,6 +36,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthorizationException;
@@ -34,6 +44,7 @@ import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.utils.Utils;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -72,6 +83,10 @@ public final class AggregationLoop {
     private final IngressTopic ingressTopic;
     private final RoomTopics roomTopics;
     private final RoomWindows windows;
+    private final RoomStateSource states;
+    private final Supplier<PresenceSource> presenceSources;
+    private final ViewerCounts viewerCounts;
+    private final long presenceIntervalMillis;
     private final BusCodec codec;
     private final Clock clock;
     private final long windowNanos;
@@ -85,16 +100,25 @@ public final class AggregationLoop {
      * @param ingressTopic makes sure the ingress topic exists before the consumer subscribes
      * @param roomTopics   makes sure a room topic exists before a batch goes to it
      * @param windows      the windows and room state, owned by this loop from now on
+     * @param states       where the rooms' committed state is read back when partitions are assigned
+     * @param presence     opens, per session, the source of the gateways' viewer counts
+     * @param presenceInterval how often gateways publish viewer counts: a gateway silent for 3 is
+     *                     forgotten, and a room's viewers-only batch goes out at most once per interval
      * @param codec        encodes batches, decodes ingress records
      * @param clock        the batches' {@code ts}
      * @param window       how often the windows are published
      */
     public AggregationLoop(KafkaClients clients, IngressTopic ingressTopic, RoomTopics roomTopics,
-                           RoomWindows windows, BusCodec codec, Clock clock, Duration window) {
+                           RoomWindows windows, RoomStateSource states, Supplier<PresenceSource> presence,
+                           Duration presenceInterval, BusCodec codec, Clock clock, Duration window) {
         this.clients = clients;
         this.ingressTopic = ingressTopic;
         this.roomTopics = roomTopics;
         this.windows = windows;
+        this.states = states;
+        this.presenceSources = presence;
+        this.viewerCounts = new ViewerCounts(presenceInterval);
+        this.presenceIntervalMillis = presenceInterval.toMillis();
         this.codec = codec;
         this.clock = clock;
         this.windowNanos = window.toNanos();
@@ -137,13 +161,14 @@ public final class AggregationLoop {
         }
         Producer<String, byte[]> producer = clients.producer();
         @Nullable Consumer<String, byte[]> consumer = null;
+        PresenceSource presence = presenceSources.get();
         try {
             producer.initTransactions();
             consumer = clients.consumer();
             activeConsumer = consumer;
             // stop() may have read activeConsumer just before it was set, and its wakeup missed
             if (!stopRequested) {
-                new Session(consumer, producer).run();
+                new Session(consumer, producer, presence).run();
             }
         } finally {
             activeConsumer = null;
@@ -152,6 +177,7 @@ public final class AggregationLoop {
                 closeQuietly(() -> owned.close(CLOSE_TIMEOUT), "consumer");
             }
             closeQuietly(() -> producer.close(CLOSE_TIMEOUT), "producer");
+            closeQuietly(presence::close, "presence consumer");
         }
     }
 
@@ -194,6 +220,9 @@ public final class AggregationLoop {
 
         private final Consumer<String, byte[]> consumer;
         private final Producer<String, byte[]> producer;
+        private final PresenceSource presence;
+        /** The viewers last published per room, and when (clock millis). */
+        private final Map<String, long[]> publishedViewers = new HashMap<>();
         /** Offsets to commit with the next transaction: the next record to read, per partition. */
         private final Map<TopicPartition, OffsetAndMetadata> consumed = new HashMap<>();
         /** Where to seek if the next transaction fails: the first record not yet committed, per partition. */
@@ -202,9 +231,10 @@ public final class AggregationLoop {
         private long blockedSince;
         private boolean reportedSlowTopics;
 
-        Session(Consumer<String, byte[]> consumer, Producer<String, byte[]> producer) {
+        Session(Consumer<String, byte[]> consumer, Producer<String, byte[]> producer, PresenceSource presence) {
             this.consumer = consumer;
             this.producer = producer;
+            this.presence = presence;
         }
 
         void run() {
@@ -214,6 +244,10 @@ public final class AggregationLoop {
                 while (!stopRequested) {
                     Duration wait = Duration.ofNanos(Math.max(0, nextTick - System.nanoTime()));
                     accept(consumer.poll(wait));
+                    long received = clock.millis();
+                    for (Presence count : presence.poll()) {
+                        viewerCounts.update(count, received);
+                    }
                     long now = System.nanoTime();
                     if (now - nextTick >= 0) {
                         tick();
@@ -264,13 +298,13 @@ public final class AggregationLoop {
                 undecodable.skipped(record.topic(), record.partition(), record.offset(), e);
                 return;
             }
-            switch (windows.add(ingress)) {
+            RoomWindows.Outcome outcome = windows.add(ingress);
+            if (outcome == RoomWindows.Outcome.ADDED) {
                 // start creating the room's topic now rather than when the window closes
-                case ADDED -> roomTopics.prepare(ingress.room());
-                case IGNORED -> log.debug("Ignored a {} in room {}: not aggregated yet",
-                        ingress.frame().getClass().getSimpleName(), ingress.room());
-                case DUPLICATE, DROPPED -> {
-                }
+                roomTopics.prepare(ingress.room());
+            } else if (log.isDebugEnabled()) {
+                log.debug("{}: a {} in room {} from {}", outcome, ingress.frame().getClass().getSimpleName(),
+                        ingress.room(), ingress.user().id());
             }
         }
 
@@ -281,19 +315,46 @@ public final class AggregationLoop {
          *         false when it is still pending (waiting for room topics) or was rolled back
          */
         private boolean tick() {
+            long now = clock.millis();
             if (consumed.isEmpty()) {
-                return true;
+                List<Batch> viewersOnly = viewersOnlyBatches(Set.of(), now);
+                if (viewersOnly.isEmpty()) {
+                    return true;
+                }
+                return publish(viewersOnly, now);
             }
             if (!roomTopicsReady()) {
                 return false;
             }
-            List<Batch> batches = windows.drain(clock.millis());
+            List<Batch> batches = new ArrayList<>();
+            for (Batch batch : windows.drain(now)) {
+                batches.add(withViewers(batch, viewerCounts.viewers(batch.room(), now)));
+            }
+            batches.addAll(viewersOnlyBatches(windows.drainedStates().stream().map(RoomState::room)
+                    .collect(java.util.stream.Collectors.toSet()), now));
+            return publish(batches, now);
+        }
+
+        private boolean publish(List<Batch> batches, long now) {
             try {
                 producer.beginTransaction();
+                List<Future<RecordMetadata>> sent = new ArrayList<>(batches.size());
                 for (Batch batch : batches) {
-                    producer.send(new ProducerRecord<>(Topics.room(batch.room()), batch.room(), codec.encodeBatch(batch)));
+                    sent.add(producer.send(new ProducerRecord<>(Topics.room(batch.room()), batch.room(),
+                            codec.encodeBatch(batch))));
                 }
-                producer.sendOffsetsToTransaction(Map.copyOf(consumed), consumer.groupMetadata());
+                // A batch's offset is its seq; the room state records which batch it includes (the
+                // snapshot's seq). The sends are in flight together: one round trip for all.
+                for (int i = 0; i < batches.size(); i++) {
+                    windows.published(batches.get(i).room(), offsetOf(sent.get(i)));
+                }
+                // the rooms' new state, in the same transaction: whoever owns a room next starts from it
+                for (RoomState state : windows.drainedStates()) {
+                    producer.send(new ProducerRecord<>(Topics.STATE, state.room(), codec.encodeState(state)));
+                }
+                if (!consumed.isEmpty()) {
+                    producer.sendOffsetsToTransaction(Map.copyOf(consumed), consumer.groupMetadata());
+                }
                 producer.commitTransaction();
             } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException
                      | UnsupportedVersionException e) {
@@ -316,7 +377,67 @@ public final class AggregationLoop {
             windows.commit();
             consumed.clear();
             rewindTo.clear();
+            for (Batch batch : batches) {
+                if (batch.viewers() != null) {
+                    publishedViewers.put(batch.room(), new long[] {batch.viewers(), now});
+                }
+            }
             return true;
+        }
+
+        /**
+         * Batches that only tell a changed viewer count, for this aggregator's rooms without a
+         * batch in this tick: at most one per room per presence interval, only once the room's
+         * topic exists.
+         */
+        private List<Batch> viewersOnlyBatches(Set<String> drained, long now) {
+            Set<String> reported = viewerCounts.rooms();
+            if (reported.isEmpty() && publishedViewers.isEmpty()) {
+                return List.of();
+            }
+            Set<String> candidates = new java.util.HashSet<>(reported);
+            candidates.addAll(publishedViewers.keySet());
+            candidates.removeAll(drained);
+            Predicate<String> mine = null;
+            List<Batch> batches = new ArrayList<>();
+            for (String room : candidates) {
+                Integer viewers = viewerCounts.viewers(room, now);
+                long[] last = publishedViewers.get(room);
+                int count = viewers == null ? 0 : viewers;
+                if (last == null ? count == 0 : last[0] == count || now - last[1] < presenceIntervalMillis) {
+                    continue;
+                }
+                if (mine == null) {
+                    mine = ownedBy(consumer.assignment());
+                }
+                if (!mine.test(room)) {
+                    continue;
+                }
+                if (roomTopics.ensure(room) != RoomTopics.State.READY) {
+                    continue; // being created: next time
+                }
+                batches.add(new Batch(room, -1, now, null, null, null, count, null, null));
+            }
+            publishedViewers.keySet().removeIf(room -> !reported.contains(room) && publishedViewers.get(room)[0] == 0);
+            return batches;
+        }
+
+        private static Batch withViewers(Batch batch, @Nullable Integer viewers) {
+            return viewers == null ? batch : new Batch(batch.room(), batch.seq(), batch.ts(), batch.comments(),
+                    batch.likes(), batch.gifts(), viewers, batch.dropped(), batch.totals());
+        }
+
+        private long offsetOf(Future<RecordMetadata> send) {
+            try {
+                return send.get(TransactionalKafkaClients.MAX_BLOCK.toMillis() * 2, TimeUnit.MILLISECONDS).offset();
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof KafkaException kafka ? kafka : new KafkaException(e.getCause());
+            } catch (TimeoutException e) {
+                throw new KafkaException("a batch was not acknowledged in time", e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new KafkaException("interrupted while publishing", e);
+            }
         }
 
         /**
@@ -399,19 +520,60 @@ public final class AggregationLoop {
             if (!tick()) {
                 dropPending(partitions);
             }
+            forget(partitions);
+        }
+
+        /** Frees the memory of rooms that another aggregator owns now (best effort). */
+        private void forget(Collection<TopicPartition> partitions) {
+            try {
+                windows.forget(ownedBy(partitions));
+            } catch (KafkaException e) {
+                log.debug("Could not tell which rooms left with {}: {}", partitions, e.toString());
+            }
         }
 
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             log.warn("Partitions lost: {}; dropping pending windows, the new owner consumes them again", partitions);
             dropPending(partitions);
+            forget(partitions);
         }
 
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-            if (!partitions.isEmpty()) {
-                log.info("Partitions assigned: {}", partitions);
+            if (partitions.isEmpty()) {
+                return;
             }
+            log.info("Partitions assigned: {}; restoring their rooms' state", partitions);
+            // Nothing of these partitions is in a window yet: their rooms start from the state
+            // committed with their offsets. If it cannot be read, the session fails and starts again.
+            // First the committed offsets: a read_committed consumer asks for stable ones, so this
+            // waits while the previous owner's last transaction is still being completed; only then
+            // is the state topic read, so the state read matches the offsets processing starts from.
+            consumer.committed(new java.util.HashSet<>(partitions));
+            int restored = 0;
+            for (RoomState state : states.load(ownedBy(partitions))) {
+                windows.restore(state);
+                restored++;
+            }
+            log.info("Restored {} rooms", restored);
+        }
+
+        /** Rooms whose ingress records land on one of {@code partitions} (the producer's default partitioner). */
+        private Predicate<String> ownedBy(Collection<TopicPartition> partitions) {
+            List<org.apache.kafka.common.PartitionInfo> infos = consumer.partitionsFor(Topics.INGRESS);
+            int count = infos == null ? 0 : infos.size();
+            if (count == 0) {
+                return room -> true;
+            }
+            Set<Integer> numbers = new java.util.HashSet<>();
+            for (TopicPartition partition : partitions) {
+                if (partition.topic().equals(Topics.INGRESS)) {
+                    numbers.add(partition.partition());
+                }
+            }
+            return room -> numbers.contains(
+                    Utils.toPositive(Utils.murmur2(room.getBytes(StandardCharsets.UTF_8))) % count);
         }
     }
 }

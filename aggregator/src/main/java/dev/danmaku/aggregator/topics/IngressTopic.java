@@ -2,7 +2,7 @@ package dev.danmaku.aggregator.topics;
 
 import java.util.concurrent.CompletionStage;
 
-/** Makes sure {@code danmaku.ingress} exists, whichever service starts first. */
+/** Makes sure {@code danmaku.ingress} and {@code danmaku.state} exist, whichever service starts first. */
 public interface IngressTopic {
 
     /**

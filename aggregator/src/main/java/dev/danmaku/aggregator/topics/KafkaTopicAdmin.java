@@ -87,7 +87,8 @@ public final class KafkaTopicAdmin implements RoomTopics, IngressTopic, AutoClos
 
     @Override
     public CompletionStage<Void> ensure() {
-        return create(specs.ingress());
+        return create(specs.ingress()).thenCompose(ok -> create(specs.state()))
+                .thenCompose(ok -> create(specs.presence()));
     }
 
     @Override
@@ -150,6 +151,19 @@ public final class KafkaTopicAdmin implements RoomTopics, IngressTopic, AutoClos
 
         NewTopic ingress() {
             return new NewTopic(Topics.INGRESS, ingressPartitions, replicationFactor);
+        }
+
+        /** The compacted room-state topic: as many partitions as the ingress, one record per room kept. */
+        NewTopic state() {
+            return new NewTopic(Topics.STATE, ingressPartitions, replicationFactor).configs(Map.of(
+                    TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
+        }
+
+        /** Gateways' viewer counts: short-lived (a minute), as many partitions as the ingress. */
+        public NewTopic presence() {
+            return new NewTopic(Topics.PRESENCE, ingressPartitions, replicationFactor).configs(Map.of(
+                    TopicConfig.RETENTION_MS_CONFIG, "60000",
+                    TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE));
         }
 
         NewTopic room(String room) {

@@ -12,7 +12,9 @@ import dev.danmaku.protocol.ServerFrame.BatchComment;
 import dev.danmaku.protocol.ServerFrame.Likes;
 import dev.danmaku.protocol.User;
 import dev.danmaku.protocol.bus.Ingress;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class RoomWindowsTest {
@@ -20,7 +22,7 @@ class RoomWindowsTest {
     private static final User ALICE = new User("u1", "Alice", Role.VIEWER);
     private static final User STREAMER = new User("s1", "Sam", Role.STREAMER);
 
-    private final RoomWindows windows = new RoomWindows(500, 100);
+    private final RoomWindows windows = new RoomWindows(lenient(500, 100));
 
     @Test
     void commentsOfOneRoomInOneWindowMakeOneBatch() {
@@ -62,12 +64,9 @@ class RoomWindowsTest {
     }
 
     @Test
-    void framesThatAreNotAggregatedYetOpenNoWindow() {
-        Ingress gift = ingress(ALICE, 10, new ClientFrame.Gift("r1", "g1", "rocket", 1));
-        Ingress mute = ingress(STREAMER, 11, new ClientFrame.Mute("r1", "u1", 60));
-
-        assertThat(windows.add(gift)).isEqualTo(Outcome.IGNORED);
-        assertThat(windows.add(mute)).isEqualTo(Outcome.IGNORED);
+    void joinsAndLeavesOpenNoWindow() {
+        assertThat(windows.add(ingress(ALICE, 10, new ClientFrame.Join("r1", null)))).isEqualTo(Outcome.IGNORED);
+        assertThat(windows.add(ingress(ALICE, 11, new ClientFrame.Leave("r1")))).isEqualTo(Outcome.IGNORED);
         assertThat(windows.isEmpty()).isTrue();
         assertThat(windows.drain(100)).isEmpty();
     }
@@ -192,7 +191,7 @@ class RoomWindowsTest {
 
     @Test
     void commentsBeyondTheWindowLimitAreCountedAsDropped() {
-        RoomWindows small = new RoomWindows(2, 100);
+        RoomWindows small = new RoomWindows(lenient(2, 100));
         small.add(comment("r1", "c1", 10));
         small.add(comment("r1", "c2", 11));
         assertThat(small.add(comment("r1", "c3", 12))).isEqualTo(Outcome.DROPPED);
@@ -217,7 +216,7 @@ class RoomWindowsTest {
 
     @Test
     void recentIdsAreBoundedPerRoom() {
-        RoomWindows forgetful = new RoomWindows(500, 2);
+        RoomWindows forgetful = new RoomWindows(lenient(500, 2));
         for (String id : List.of("c1", "c2", "c3")) {
             forgetful.add(comment("r1", id, 10));
             forgetful.drain(100);
@@ -235,6 +234,14 @@ class RoomWindowsTest {
 
         assertThatThrownBy(() -> windows.add(comment("r1", "c2", 11))).isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(() -> windows.drain(200)).isInstanceOf(IllegalStateException.class);
+    }
+
+    /** Defaults without per-user limits and duplicate-text suppression, a density cap of {@code max}. */
+    static RoomPolicy lenient(int max, int recentIds) {
+        RoomPolicy d = RoomPolicy.defaults();
+        return new RoomPolicy(max, max, recentIds, d.giftIdsPerRoom(), d.dedupHorizon(), d.recentComments(),
+                d.gifters(), d.comboTimeout(), 1000, Duration.ofMillis(1), Map.of(), Duration.ZERO,
+                d.giftPriority(), List.of(), d.gifts());
     }
 
     private static Ingress comment(String room, String id, long ts) {

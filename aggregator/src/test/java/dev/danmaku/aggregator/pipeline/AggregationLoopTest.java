@@ -3,7 +3,9 @@ package dev.danmaku.aggregator.pipeline;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.danmaku.aggregator.batch.RoomPolicy;
 import dev.danmaku.aggregator.batch.RoomWindows;
+import dev.danmaku.aggregator.presence.PresenceSource;
 import dev.danmaku.aggregator.topics.IngressTopic;
 import dev.danmaku.aggregator.topics.RoomTopics;
 import dev.danmaku.protocol.ClientFrame;
@@ -17,12 +19,15 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -62,7 +67,8 @@ class AggregationLoopTest {
         public Producer<String, byte[]> producer() {
             return producer;
         }
-    }, topics, topics, new RoomWindows(500, 100), CODEC, Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC),
+    }, topics, topics, new RoomWindows(RoomPolicy.defaults().withCommentRate(1000, java.time.Duration.ofMillis(1), java.util.Map.of())), RoomStateSource.NONE,
+            () -> PresenceSource.NONE, Duration.ofSeconds(5), CODEC, Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC),
             Duration.ofMillis(50));
     private final Thread thread = new Thread(loop::run, "test-loop");
     private long nextOffset;
@@ -94,8 +100,12 @@ class AggregationLoopTest {
 
         assertThat(producer.commitCount()).isEqualTo(1);
         assertThat(batches()).extracting(Batch::room).containsExactly("r1", "r2");
-        assertThat(producer.history()).extracting(ProducerRecord::topic)
+        assertThat(roomRecords()).extracting(ProducerRecord::topic)
                 .containsExactly("danmaku.room.r1", "danmaku.room.r2");
+        assertThat(producer.history()).filteredOn(record -> record.topic().equals(Topics.STATE))
+                .as("each room's new state, in the same transaction")
+                .extracting(record -> CODEC.decodeState(record.value()).commentIds().keySet())
+                .containsExactlyInAnyOrder(java.util.Set.of("c1", "c3"), java.util.Set.of("c2"));
         assertThat(batches().get(0)).satisfies(batch -> {
             assertThat(batch.seq()).isEqualTo(-1);
             assertThat(batch.ts()).isEqualTo(NOW);
@@ -107,20 +117,16 @@ class AggregationLoopTest {
     @Test
     void aFailedCommitIsAbortedAndItsRecordsAreConsumedAgain() {
         producer.failNextCommit.set(true);
-        comment("r1", "c1");
-        comment("r1", "c2");
+        // one poll hands out both records, so the failing transaction holds both
+        consumer.addAtomically(commentRecord("r1", "c1"), commentRecord("r1", "c2"));
 
-        await().atMost(TIMEOUT).until(() -> producer.transactionAborted() && consumer.position(INGRESS_0) == 0);
-        assertThat(producer.history()).as("nothing of the aborted transaction").isEmpty();
-
-        // the broker hands the same records out again from the rewound position
-        nextOffset = 0;
-        comment("r1", "c1");
-        comment("r1", "c2");
         await().atMost(TIMEOUT).until(() -> producer.commitCount() >= 1);
 
-        assertThat(batches()).singleElement().satisfies(batch ->
-                assertThat(batch.comments()).extracting(BatchComment::id).containsExactly("c1", "c2"));
+        assertThat(producer.aborts()).isEqualTo(1);
+        assertThat(consumer.seeks()).containsExactly(Map.entry(INGRESS_0, 0L));
+        assertThat(batches()).as("the replayed records, once; nothing of the aborted transaction")
+                .singleElement().satisfies(batch ->
+                        assertThat(batch.comments()).extracting(BatchComment::id).containsExactly("c1", "c2"));
         assertThat(committedOffsets()).containsEntry(INGRESS_0, new OffsetAndMetadata(2));
     }
 
@@ -174,12 +180,21 @@ class AggregationLoopTest {
     }
 
     private void comment(String room, String id) {
-        Ingress ingress = new Ingress("gw-1", "conn-1", ALICE, NOW - 10, new ClientFrame.Comment(room, id, "hi", null, null));
-        consumer.addRecord(new ConsumerRecord<>(Topics.INGRESS, 0, nextOffset++, room, CODEC.encodeIngress(ingress)));
+        consumer.addRecord(commentRecord(room, id));
+    }
+
+    private ConsumerRecord<String, byte[]> commentRecord(String room, String id) {
+        Ingress ingress = new Ingress("gw-1", "conn-1", ALICE, NOW - 10, new ClientFrame.Comment(room, id, "hi " + id, null, null));
+        return new ConsumerRecord<>(Topics.INGRESS, 0, nextOffset++, room, CODEC.encodeIngress(ingress));
     }
 
     private List<Batch> batches() {
-        return producer.history().stream().map(record -> CODEC.decodeBatch(record.value())).toList();
+        return roomRecords().stream().map(record -> CODEC.decodeBatch(record.value())).toList();
+    }
+
+    /** What the committed transactions sent to room topics (not the room states). */
+    private List<ProducerRecord<String, byte[]>> roomRecords() {
+        return producer.history().stream().filter(record -> record.topic().startsWith(Topics.ROOM_PREFIX)).toList();
     }
 
     private Map<TopicPartition, OffsetAndMetadata> committedOffsets() {
@@ -187,8 +202,20 @@ class AggregationLoopTest {
         return history.get(history.size() - 1).values().iterator().next();
     }
 
-    /** A mock consumer whose empty poll waits a little, as a real one does, instead of spinning. */
+    /**
+     * A mock consumer that behaves a little more like a broker: an empty poll waits a little
+     * instead of spinning, and the records of each partition are kept as a log, so that a
+     * {@code seek} back hands them out again (MockConsumer alone forgets a record once polled).
+     * Seeks are recorded, so that a test need not sample the loop thread's transient position.
+     * MockConsumer is not thread-safe: every method here holds its monitor, as its own
+     * synchronized methods do.
+     */
     private static final class SlowMockConsumer extends MockConsumer<String, byte[]> {
+
+        private final Map<TopicPartition, List<ConsumerRecord<String, byte[]>>> log = new HashMap<>();
+        private final List<Map.Entry<TopicPartition, Long>> seeks = new ArrayList<>();
+        /** True inside MockConsumer's poll, whose own offset reset also calls seek. */
+        private boolean polling;
 
         SlowMockConsumer() {
             super(OffsetResetStrategy.EARLIEST);
@@ -196,7 +223,13 @@ class AggregationLoopTest {
 
         @Override
         public synchronized ConsumerRecords<String, byte[]> poll(Duration timeout) {
-            ConsumerRecords<String, byte[]> records = super.poll(timeout);
+            ConsumerRecords<String, byte[]> records;
+            polling = true;
+            try {
+                records = super.poll(timeout);
+            } finally {
+                polling = false;
+            }
             if (records.isEmpty() && !timeout.isZero()) {
                 try {
                     wait(Math.min(5, Math.max(1, timeout.toMillis())));
@@ -206,12 +239,48 @@ class AggregationLoopTest {
             }
             return records;
         }
+
+        @Override
+        public synchronized void addRecord(ConsumerRecord<String, byte[]> record) {
+            log.computeIfAbsent(new TopicPartition(record.topic(), record.partition()), p -> new ArrayList<>())
+                    .add(record);
+            super.addRecord(record);
+        }
+
+        /** Adds records so that no poll sees only some of them. */
+        @SafeVarargs
+        final synchronized void addAtomically(ConsumerRecord<String, byte[]>... records) {
+            for (ConsumerRecord<String, byte[]> record : records) {
+                addRecord(record);
+            }
+        }
+
+        @Override
+        public synchronized void seek(TopicPartition partition, long offset) {
+            super.seek(partition, offset);
+            if (polling) {
+                return;
+            }
+            seeks.add(Map.entry(partition, offset));
+            // as a broker would: everything from the new position is fetched again
+            for (ConsumerRecord<String, byte[]> record : log.getOrDefault(partition, List.of())) {
+                if (record.offset() >= offset) {
+                    super.addRecord(record);
+                }
+            }
+        }
+
+        /** Every seek the loop made (not MockConsumer's own offset resets), in order. */
+        synchronized List<Map.Entry<TopicPartition, Long>> seeks() {
+            return List.copyOf(seeks);
+        }
     }
 
     /** A mock producer that can fail one commit on demand. */
     private static final class FailingMockProducer extends MockProducer<String, byte[]> {
 
         final AtomicBoolean failNextCommit = new AtomicBoolean();
+        private final AtomicInteger aborts = new AtomicInteger();
 
         FailingMockProducer() {
             super(true, new StringSerializer(), new ByteArraySerializer());
@@ -223,6 +292,17 @@ class AggregationLoopTest {
                 throw new KafkaException("injected commit failure");
             }
             super.commitTransaction();
+        }
+
+        @Override
+        public void abortTransaction() {
+            super.abortTransaction();
+            aborts.incrementAndGet();
+        }
+
+        /** How many transactions were aborted (MockProducer's own flag is reset by the next begin). */
+        int aborts() {
+            return aborts.get();
         }
     }
 

@@ -7,6 +7,8 @@ import dev.danmaku.gateway.http.DevTokenEndpoint;
 import dev.danmaku.gateway.http.GiftsEndpoint;
 import dev.danmaku.gateway.ingress.IngressTopic;
 import dev.danmaku.gateway.ingress.KafkaIngressPublisher;
+import dev.danmaku.gateway.state.KafkaRoomStates;
+import dev.danmaku.gateway.state.MuteCheckingIngressPublisher;
 import dev.danmaku.gateway.room.RoomRegistry;
 import dev.danmaku.gateway.room.kafka.KafkaRoomFeed;
 import dev.danmaku.gateway.session.ConnectionServices;
@@ -123,9 +125,11 @@ public class GatewayConfiguration {
     @Bean
     GatewayWebSocketHandler gatewayWebSocketHandler(Codecs codecs, RoomRegistry rooms,
                                                     KafkaIngressPublisher ingress, GiftCatalogue gifts,
-                                                    ConnectionSettings settings, Clock clock) {
-        return new GatewayWebSocketHandler(codecs,
-                new ConnectionServices(rooms, ingress, gifts, settings, clock, TimeMeter.SYSTEM_MILLISECONDS));
+                                                    ConnectionSettings settings, Clock clock,
+                                                    KafkaRoomStates roomStates) {
+        return new GatewayWebSocketHandler(codecs, new ConnectionServices(rooms,
+                new MuteCheckingIngressPublisher(ingress, roomStates), gifts, settings, clock,
+                TimeMeter.SYSTEM_MILLISECONDS));
     }
 
     @Bean

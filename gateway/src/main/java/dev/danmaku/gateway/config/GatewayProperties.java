@@ -1,6 +1,6 @@
 package dev.danmaku.gateway.config;
 
-import dev.danmaku.gateway.gift.Gift;
+import dev.danmaku.protocol.Gift;
 import dev.danmaku.protocol.Limits;
 import java.time.Duration;
 import java.util.List;
@@ -32,11 +32,7 @@ public record GatewayProperties(
         List<String> allowedOrigins,
         List<Gift> gifts) {
 
-    public static final List<Gift> DEFAULT_GIFTS = List.of(
-            new Gift("heart", "Heart", 1),
-            new Gift("rose", "Rose", 10),
-            new Gift("rocket", "Rocket", 1000),
-            new Gift("carnival", "Carnival", 5000));
+    public static final List<Gift> DEFAULT_GIFTS = Gift.DEFAULT_CATALOGUE;
 
     /** The binder passes null for what is not configured: the defaults are filled in here. */
     @SuppressWarnings("ConstantValue")

@@ -1,5 +1,6 @@
 package dev.danmaku.gateway.gift;
 
+import dev.danmaku.protocol.Gift;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

@@ -86,6 +86,11 @@ public final class RoomRegistry {
         return rooms.size();
     }
 
+    /** The rooms this node follows now (a copy). */
+    public java.util.Set<String> roomNames() {
+        return java.util.Set.copyOf(rooms.keySet());
+    }
+
     /** Local viewers of a room (joined, not waiting); 0 when the room is not followed. */
     public int viewerCount(String room) {
         Room current = rooms.get(room);

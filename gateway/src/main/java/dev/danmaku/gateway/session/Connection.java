@@ -295,7 +295,9 @@ public final class Connection implements RoomViewer {
                 })
                 .onErrorResume(e -> {
                     log.debug("Connection {}: send not stored: {}", id, e.toString());
-                    send(ServerFrame.Error.of(ErrorCode.UNAVAILABLE, ackId));
+                    // a refusal with a protocol code (muted) is told as such; anything else is the broker
+                    send(e instanceof ProtocolException refused ? ServerFrame.Error.of(refused)
+                            : ServerFrame.Error.of(ErrorCode.UNAVAILABLE, ackId));
                     return Mono.empty();
                 });
     }

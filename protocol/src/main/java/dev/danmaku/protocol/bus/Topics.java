@@ -9,6 +9,10 @@ public final class Topics {
     public static final String INGRESS = "danmaku.ingress";
     /** Prefix of the per-room batch topics (one partition each); the offset is the batch's seq. */
     public static final String ROOM_PREFIX = "danmaku.room.";
+    /** Each room's state (compacted, key = room, {@link RoomState}), written by the aggregator in its transactions. */
+    public static final String STATE = "danmaku.state";
+    /** Gateways' viewer counts per room (key = room), summed by the aggregator. */
+    public static final String PRESENCE = "danmaku.presence";
 
     private Topics() {
     }

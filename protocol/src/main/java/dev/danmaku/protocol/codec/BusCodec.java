@@ -2,6 +2,8 @@ package dev.danmaku.protocol.codec;
 
 import dev.danmaku.protocol.ServerFrame;
 import dev.danmaku.protocol.bus.Ingress;
+import dev.danmaku.protocol.bus.Presence;
+import dev.danmaku.protocol.bus.RoomState;
 import tools.jackson.databind.ObjectReader;
 import tools.jackson.databind.ObjectWriter;
 
@@ -15,6 +17,10 @@ public final class BusCodec {
     private final ObjectReader ingressReader = Mappers.json().readerFor(Ingress.class);
     private final ObjectWriter batchWriter = Mappers.json().writerFor(ServerFrame.class);
     private final ObjectReader batchReader = Mappers.json().readerFor(ServerFrame.class);
+    private final ObjectWriter presenceWriter = Mappers.json().writerFor(Presence.class);
+    private final ObjectReader presenceReader = Mappers.json().readerFor(Presence.class);
+    private final ObjectWriter stateWriter = Mappers.json().writerFor(RoomState.class);
+    private final ObjectReader stateReader = Mappers.json().readerFor(RoomState.class);
 
     public byte[] encodeIngress(Ingress ingress) {
         return ingressWriter.writeValueAsBytes(ingress);
@@ -36,5 +42,23 @@ public final class BusCodec {
             return batch;
         }
         throw new IllegalArgumentException("not a batch: " + frame.getClass().getSimpleName());
+    }
+
+    public byte[] encodeState(RoomState state) {
+        return stateWriter.writeValueAsBytes(state);
+    }
+
+    /** @throws tools.jackson.core.JacksonException or {@link dev.danmaku.protocol.ProtocolException} on a bad record */
+    public RoomState decodeState(byte[] bytes) {
+        return stateReader.readValue(bytes);
+    }
+
+    public byte[] encodePresence(Presence presence) {
+        return presenceWriter.writeValueAsBytes(presence);
+    }
+
+    /** @throws tools.jackson.core.JacksonException or {@link IllegalArgumentException} on a bad record */
+    public Presence decodePresence(byte[] bytes) {
+        return presenceReader.readValue(bytes);
     }
 }
