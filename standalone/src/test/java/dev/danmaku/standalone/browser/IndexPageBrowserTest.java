@@ -29,8 +29,13 @@ class IndexPageBrowserTest {
     @Test
     void listsTheLiveRoomsOrFallsBackToARoomNameWhenTheGatewayHasNoList() {
         String room = Cluster.room("browser-index");
-        Page player = chromium.open("http://localhost:" + cluster.portA() + "/live.html?room=" + room);
+        Page player = chromium.open("http://localhost:" + cluster.portA() + "/live.html?room=" + room, "viewer",
+                SignIn.dev(cluster.portA(), "Heidi", "viewer", java.util.List.of()));
         player.waitForFunction("() => window.danmaku && window.danmaku.joined.length > 0", null, WAIT);
+        // a room is listed once it has state: something happened in it
+        player.fill("#text", "anyone here?");
+        player.click("#send");
+        player.waitForFunction("() => window.danmaku.received.length > 0", null, WAIT);
         Page index = chromium.open("http://localhost:" + cluster.portA() + "/");
 
         index.waitForFunction("() => document.querySelector('#live').dataset.listing", null, WAIT);

@@ -7,7 +7,6 @@ import dev.danmaku.standalone.Cluster;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /** The streamer's dashboard in real headless Chromium, fed by a player page in the same room. */
@@ -85,9 +84,6 @@ class StreamerDashboardBrowserTest {
     }
 
     @Test
-    @Disabled("needs the aggregator's gift totals (batch.totals, joined.gifts): on this branch the aggregator"
-            + " still ignores gift records (RoomWindows.Outcome.IGNORED), so no total ever reaches the page;"
-            + " enable once the aggregator's gift totals are merged")
     void aGiftSentFromThePlayerUpdatesTheDashboardsTotals() {
         String room = Cluster.room("browser-gift");
         Page dashboard = dashboard(room, SignIn.dev(cluster.portA(), "Streamer", "streamer", List.of(room)));
