@@ -3,6 +3,8 @@ package dev.danmaku.standalone;
 import dev.danmaku.aggregator.AggregatorApplication;
 import dev.danmaku.gateway.GatewayApplication;
 import dev.danmaku.kafka.local.LocalKafka;
+import dev.danmaku.standalone.demo.DemoRoom;
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,11 +21,14 @@ import org.springframework.context.ConfigurableApplicationContext;
  * <p>Settings (environment variables): {@code DANMAKU_KAFKA_BOOTSTRAP_SERVERS} (use that cluster,
  * start no broker), {@code DANMAKU_KAFKA_PORT} (the broker's port, default 9092, so that more
  * gateways and aggregators can join it), {@code DANMAKU_KAFKA_DATA_DIR} (default {@code data/kafka}),
- * and every setting of the gateway and aggregator ({@code SERVER_PORT}, ...).
+ * {@code DANMAKU_DEMO} ({@code false}: no demo room; by default simulated viewers chat, like and send
+ * gifts in the room {@code demo}), and every setting of the gateway and aggregator ({@code SERVER_PORT}, ...).
  */
 public final class StandaloneLauncher {
 
     private static final Logger log = LoggerFactory.getLogger(StandaloneLauncher.class);
+    /** The room the simulated viewers of the demo live in. */
+    public static final String DEMO_ROOM = "demo";
 
     private StandaloneLauncher() {
     }
@@ -49,15 +54,22 @@ public final class StandaloneLauncher {
         running.add(0, gateway);
 
         int port = ((WebServerApplicationContext) gateway).getWebServer().getPort();
+        boolean demo = !"false".equalsIgnoreCase(setting("DANMAKU_DEMO", "true"));
+        if (demo) {
+            running.add(0, DemoRoom.start(URI.create("http://localhost:" + port), DEMO_ROOM, 8, 4));
+        }
         String banner = """
 
                 ==========================================================
                   danmaku is running
                   open       http://localhost:%d/
+                  demo room  %s
                   Kafka      %s%s
                   stop with  Ctrl+C
                 ==========================================================
-                """.formatted(port, bootstrap, kafka == null ? " (external)" : " (started here)");
+                """.formatted(port,
+                demo ? "http://localhost:" + port + "/live.html?room=" + DEMO_ROOM + "  (off: DANMAKU_DEMO=false)" : "off",
+                bootstrap, kafka == null ? " (external)" : " (started here)");
         System.out.println(banner);
         log.info("gateway on port {}, Kafka at {}", port, bootstrap);
     }

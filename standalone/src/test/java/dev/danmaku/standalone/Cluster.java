@@ -16,17 +16,17 @@ import reactor.blockhound.BlockHound;
  * two gateways (A and B), wired exactly as the one-machine launcher wires them. Tests keep out
  * of each other's way by using rooms of their own ({@link #room}).
  */
-final class Cluster {
+public final class Cluster {
 
     static final String JWT_SECRET = "test-secret-test-secret-test-secret-0123456789";
     private static final AtomicInteger ROOMS = new AtomicInteger();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
     private static Cluster instance;
 
-    final LocalKafka kafka;
-    final ConfigurableApplicationContext aggregator;
-    final ConfigurableApplicationContext gatewayA;
-    final ConfigurableApplicationContext gatewayB;
+    public final LocalKafka kafka;
+    public final ConfigurableApplicationContext aggregator;
+    public final ConfigurableApplicationContext gatewayA;
+    public final ConfigurableApplicationContext gatewayB;
 
     private Cluster() {
         BlockHound.install();
@@ -46,7 +46,7 @@ final class Cluster {
         }, "cluster-shutdown"));
     }
 
-    static synchronized Cluster get() {
+    public static synchronized Cluster get() {
         if (instance == null) {
             instance = new Cluster();
         }
@@ -59,25 +59,25 @@ final class Cluster {
                 .run();
     }
 
-    int portA() {
+    public int portA() {
         return port(gatewayA);
     }
 
-    int portB() {
+    public int portB() {
         return port(gatewayB);
     }
 
-    static int port(ConfigurableApplicationContext gateway) {
+    public static int port(ConfigurableApplicationContext gateway) {
         return ((WebServerApplicationContext) gateway).getWebServer().getPort();
     }
 
     /** A room no other test uses. */
-    static String room(String name) {
+    public static String room(String name) {
         return name + "-" + ROOMS.incrementAndGet() + "-" + Long.toHexString(System.nanoTime() & 0xffffff);
     }
 
     /** A token from gateway A's dev endpoint. */
-    String token(String name, String role, List<String> rooms) {
+    public String token(String name, String role, List<String> rooms) {
         String body = WsClient.JSON.writeValueAsString(java.util.Map.of("name", name, "role", role, "rooms", rooms));
         try {
             HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder()
@@ -97,7 +97,7 @@ final class Cluster {
         }
     }
 
-    String viewerToken(String name) {
+    public String viewerToken(String name) {
         return token(name, "viewer", List.of());
     }
 }

@@ -23,9 +23,9 @@ import tools.jackson.databind.json.JsonMapper;
  * A viewer for the tests, on the JDK's own WebSocket client (not our code): it records every
  * frame it receives and how the connection closed.
  */
-final class WsClient implements WebSocket.Listener, AutoCloseable {
+public final class WsClient implements WebSocket.Listener, AutoCloseable {
 
-    static final JsonMapper JSON = JsonMapper.builder().build();
+    public static final JsonMapper JSON = JsonMapper.builder().build();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
     private final List<JsonNode> frames = new CopyOnWriteArrayList<>();
@@ -36,7 +36,7 @@ final class WsClient implements WebSocket.Listener, AutoCloseable {
     private WsClient() {
     }
 
-    static WsClient connect(int port, String query) {
+    public static WsClient connect(int port, String query) {
         return connect(port, query, Map.of());
     }
 
@@ -66,7 +66,7 @@ final class WsClient implements WebSocket.Listener, AutoCloseable {
         throw new AssertionError("the handshake was accepted");
     }
 
-    void send(String json) {
+    public void send(String json) {
         WebSocket ws = socket;
         if (ws == null) {
             throw new IllegalStateException("not connected");
@@ -75,11 +75,11 @@ final class WsClient implements WebSocket.Listener, AutoCloseable {
     }
 
     /** Waits until a received frame matches, and returns it. */
-    JsonNode awaitFrame(Predicate<JsonNode> matching) {
+    public JsonNode awaitFrame(Predicate<JsonNode> matching) {
         return awaitFrame(matching, Duration.ofSeconds(15));
     }
 
-    JsonNode awaitFrame(Predicate<JsonNode> matching, Duration timeout) {
+    public JsonNode awaitFrame(Predicate<JsonNode> matching, Duration timeout) {
         return await().atMost(timeout).pollInterval(Duration.ofMillis(10))
                 .until(() -> frames.stream().filter(matching).findFirst().orElse(null), f -> f != null);
     }
@@ -88,7 +88,7 @@ final class WsClient implements WebSocket.Listener, AutoCloseable {
         return f -> f.path("type").asString().equals(type);
     }
 
-    static Predicate<JsonNode> type(String type, String field, String value) {
+    public static Predicate<JsonNode> type(String type, String field, String value) {
         return f -> f.path("type").asString().equals(type) && f.path(field).asString().equals(value);
     }
 
@@ -96,7 +96,7 @@ final class WsClient implements WebSocket.Listener, AutoCloseable {
         return List.copyOf(frames);
     }
 
-    List<JsonNode> frames(String type) {
+    public List<JsonNode> frames(String type) {
         return frames.stream().filter(type(type)).toList();
     }
 

@@ -1,0 +1,102 @@
+package dev.danmaku.standalone.browser;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.microsoft.playwright.Page;
+import dev.danmaku.standalone.Cluster;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The streamer's dashboard in real headless Chromium, fed by a player page in the same room. */
+class StreamerDashboardBrowserTest {
+
+    private static final Page.WaitForFunctionOptions WAIT = new Page.WaitForFunctionOptions().setTimeout(30_000);
+    private static Cluster cluster;
+    private static Chromium chromium;
+
+    @BeforeAll
+    static void start() {
+        cluster = Cluster.get();
+        chromium = new Chromium();
+    }
+
+    @AfterAll
+    static void stop() {
+        chromium.close();
+    }
+
+    private Page page(String path, String room, String key, SignIn who) {
+        Page page = chromium.open("http://localhost:" + cluster.portA() + path + "?room=" + room, key, who);
+        page.waitForFunction("() => window.danmaku && window.danmaku.client.state === 'open'", null, WAIT);
+        return page;
+    }
+
+    private Page dashboard(String room, SignIn who) {
+        return page("/streamer.html", room, "streamer:" + room, who);
+    }
+
+    private Page player(String room, SignIn who) {
+        Page page = page("/live.html", room, "viewer", who);
+        page.waitForFunction("() => window.danmaku.joined.length > 0", null, WAIT);
+        return page;
+    }
+
+    @Test
+    void commentsAndLikesFromThePlayerShowOnTheDashboardLive() {
+        String room = Cluster.room("browser-dashboard");
+        Page dashboard = dashboard(room, SignIn.dev(cluster.portA(), "Streamer", "streamer", List.of(room)));
+        Page player = player(room, SignIn.dev(cluster.portA(), "Carol", "viewer", List.of()));
+
+        player.fill("#text", "hi streamer");
+        player.click("#send");
+        for (int i = 0; i < 3; i++) {
+            player.click("#like"); // three taps, sent as one like of 3
+        }
+
+        dashboard.waitForFunction("() => [...document.querySelectorAll('#comments li .text')]"
+                + ".some(e => e.textContent === 'hi streamer')", null, WAIT);
+        dashboard.waitForFunction("() => document.querySelector('#likes').textContent === '3'", null, WAIT);
+        // the chart draws complete seconds: wait until it has drawn the comment and the likes
+        dashboard.waitForFunction("() => window.danmaku.chartShows && window.danmaku.chartShows.comments === 1"
+                + " && window.danmaku.chartShows.likes === 3", null, WAIT);
+        assertThat(dashboard.locator("#comments li .who").last().textContent()).isEqualTo("Carol");
+        Chromium.screenshot(dashboard, "streamer-dashboard");
+    }
+
+    @Test
+    void onlyTheRoomsStreamerMayMuteFromTheCommentList() {
+        String room = Cluster.room("browser-mute");
+        Page notTheStreamer = dashboard(room, SignIn.dev(cluster.portA(), "Dave", "viewer", List.of()));
+        Page streamer = dashboard(room, SignIn.dev(cluster.portA(), "Erin", "streamer", List.of(room)));
+        Page player = player(room, SignIn.dev(cluster.portA(), "Troll", "viewer", List.of()));
+        player.fill("#text", "spam spam spam");
+        player.click("#send");
+        for (Page page : List.of(notTheStreamer, streamer)) {
+            page.waitForSelector("#comments li button");
+            page.click("#comments li button");
+        }
+
+        notTheStreamer.waitForFunction("() => document.querySelector('#mod-answer').textContent"
+                + ".includes('Only this room')", null, WAIT);
+        assertThat(streamer.locator("#mod-answer").textContent()).isEqualTo("Muted Troll for 10 minutes.");
+    }
+
+    @Test
+    void aGiftSentFromThePlayerUpdatesTheDashboardsTotals() {
+        String room = Cluster.room("browser-gift");
+        Page dashboard = dashboard(room, SignIn.dev(cluster.portA(), "Streamer", "streamer", List.of(room)));
+        Page player = player(room, SignIn.dev(cluster.portA(), "Frank", "viewer", List.of()));
+        player.waitForSelector("#gifts button[data-gift=rocket]");
+
+        player.click("#gifts button[data-gift=rocket]");
+        player.click("#gifts button[data-gift=rose]");
+
+        player.waitForFunction("() => document.querySelector('#answer').textContent.includes('sent')", null, WAIT);
+        dashboard.waitForFunction("() => document.querySelector('#gift-value').dataset.value === '1010'", null, WAIT);
+        assertThat(dashboard.locator("#gifts tr[data-gift=rocket] td").nth(1).textContent()).isEqualTo("1");
+        assertThat(dashboard.locator("#top li").first().textContent()).startsWith("Frank");
+        Chromium.screenshot(dashboard, "streamer-dashboard-gifts");
+    }
+}
