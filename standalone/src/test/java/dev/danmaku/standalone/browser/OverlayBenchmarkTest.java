@@ -13,13 +13,16 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
  * Runs the live player's page-side harness ({@code /live.html?bench=200}: 200 comments a second
  * fed through the page's own batch path, frames counted with requestAnimationFrame) and writes
  * the figures to {@code target/overlay-benchmark.txt}. It records the speed and checks that the
- * harness ran; it asserts no speed (a busy CI machine must not fail it).
+ * harness ran; it asserts no speed (a busy CI machine must not fail it). A benchmark, not a
+ * test: it runs only when asked for, with {@code -Ddanmaku.bench=true}.
  */
+@EnabledIfSystemProperty(named = "danmaku.bench", matches = "true")
 class OverlayBenchmarkTest {
 
     private static Cluster cluster;
