@@ -2,9 +2,11 @@ package dev.danmaku.gateway.config;
 
 import dev.danmaku.gateway.auth.JwtTokens;
 import dev.danmaku.gateway.fanout.Codecs;
+import dev.danmaku.gateway.fanout.OutboundStats;
 import dev.danmaku.gateway.gift.GiftCatalogue;
 import dev.danmaku.gateway.http.DevTokenEndpoint;
 import dev.danmaku.gateway.http.GiftsEndpoint;
+import dev.danmaku.gateway.ingress.CircuitBreakingIngressPublisher;
 import dev.danmaku.gateway.ingress.IngressTopic;
 import dev.danmaku.gateway.ingress.KafkaIngressPublisher;
 import dev.danmaku.gateway.room.RoomRegistry;
@@ -19,6 +21,7 @@ import dev.danmaku.protocol.codec.BusCodec;
 import dev.danmaku.protocol.codec.CborFrameCodec;
 import dev.danmaku.protocol.codec.JsonFrameCodec;
 import io.github.bucket4j.TimeMeter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.time.Clock;
@@ -109,7 +112,8 @@ public class GatewayConfiguration {
         GatewayProperties.LimitsProperties l = properties.limits();
         return new ConnectionSettings(properties.nodeId(), limits, l.sendsPerSecond(), l.sendBurst(),
                 properties.heartbeat().interval(), properties.heartbeat().timeout(),
-                properties.outbound().queueCapacity(), properties.outbound().maxInFlight());
+                properties.outbound().queueCapacity(), properties.outbound().maxInFlight(),
+                properties.outbound().maxLag());
     }
 
     @Bean
@@ -122,7 +126,7 @@ public class GatewayConfiguration {
 
     @Bean
     GatewayWebSocketHandler gatewayWebSocketHandler(Codecs codecs, RoomRegistry rooms,
-                                                    KafkaIngressPublisher ingress, GiftCatalogue gifts,
+                                                    CircuitBreakingIngressPublisher ingress, GiftCatalogue gifts,
                                                     ConnectionSettings settings, Clock clock) {
         return new GatewayWebSocketHandler(codecs,
                 new ConnectionServices(rooms, ingress, gifts, settings, clock, TimeMeter.SYSTEM_MILLISECONDS));
@@ -173,6 +177,15 @@ public class GatewayConfiguration {
                     .description("rooms with local viewers").register(registry);
             Gauge.builder("danmaku.gateway.feed.assigned", feed, f -> f.assignedRooms().size())
                     .description("room topics the feed's consumer is assigned").register(registry);
+            OutboundStats outbound = handler.outboundStats();
+            FunctionCounter.builder("danmaku.gateway.outbound.lagging", outbound, OutboundStats::lagStarts)
+                    .description("times a viewer's outbound queue filled up (it lags)").register(registry);
+            FunctionCounter.builder("danmaku.gateway.outbound.skipped", outbound, OutboundStats::skippedBatches)
+                    .description("comment batches not sent to lagging viewers").register(registry);
+            FunctionCounter.builder("danmaku.gateway.outbound.stripped", outbound, OutboundStats::strippedBatches)
+                    .description("batches sent to lagging viewers without their comments").register(registry);
+            FunctionCounter.builder("danmaku.gateway.outbound.slow.closed", outbound, OutboundStats::slowCloses)
+                    .description("connections closed 1013 for reading too slowly").register(registry);
         };
     }
 }

@@ -2,6 +2,7 @@ package dev.danmaku.gateway.session;
 
 import dev.danmaku.gateway.auth.Identity;
 import dev.danmaku.gateway.fanout.Codecs;
+import dev.danmaku.gateway.fanout.OutboundStats;
 import dev.danmaku.protocol.CloseCode;
 import dev.danmaku.protocol.codec.FrameCodec;
 import java.nio.charset.StandardCharsets;
@@ -31,10 +32,16 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
     private final ConnectionServices services;
     private final AtomicLong sequence = new AtomicLong();
     private final Set<Connection> open = ConcurrentHashMap.newKeySet();
+    private final OutboundStats outboundStats = new OutboundStats();
 
     public GatewayWebSocketHandler(Codecs codecs, ConnectionServices services) {
         this.codecs = codecs;
         this.services = services;
+    }
+
+    /** The slow-viewer policy's counts over this node's connections. */
+    public OutboundStats outboundStats() {
+        return outboundStats;
     }
 
     @Override
@@ -55,7 +62,8 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
                 .map(Optional::of)
                 .defaultIfEmpty(Optional.empty())
                 .flatMap(identity -> {
-                    Connection connection = new Connection(id, session, codec, identity.orElse(null), services);
+                    Connection connection = new Connection(id, session, codec, identity.orElse(null), services,
+                            outboundStats);
                     open.add(connection);
                     return connection.run(room, since).doFinally(signal -> open.remove(connection));
                 });

@@ -9,6 +9,7 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.http.server.reactive.ServerHttpRequestDecorator;
 import org.springframework.web.reactive.socket.WebSocketHandler;
 import org.springframework.web.reactive.socket.server.WebSocketService;
 import org.springframework.web.reactive.socket.server.support.HandshakeWebSocketService;
@@ -26,6 +27,9 @@ import reactor.netty.http.server.WebsocketServerSpec;
  */
 public final class GatewayWebSocketService implements WebSocketService {
 
+    /** The session attribute holding the connection's Netty {@code Channel}, to drop a peer that stopped reading. */
+    static final String CHANNEL_ATTRIBUTE = GatewayWebSocketService.class.getName() + ".channel";
+
     private final HandshakeWebSocketService upgrade;
     private final TokenVerifier tokens;
     private final List<String> allowedOrigins;
@@ -38,11 +42,15 @@ public final class GatewayWebSocketService implements WebSocketService {
                         .maxFramePayloadLength(maxFrameBytes)
                         .compress(true)
                         .maxDecompressionBufferSize(maxFrameBytes)));
+        this.upgrade.setSessionAttributePredicate(CHANNEL_ATTRIBUTE::equals);
     }
 
     @Override
     public Mono<Void> handleRequest(ServerWebExchange exchange, WebSocketHandler handler) {
         ServerHttpRequest request = exchange.getRequest();
+        if (ServerHttpRequestDecorator.getNativeRequest(request) instanceof reactor.netty.Connection connection) {
+            exchange.getAttributes().put(CHANNEL_ATTRIBUTE, connection.channel());
+        }
         String origin = request.getHeaders().getOrigin();
         if (origin != null && !allowedOrigins.isEmpty() && !allowedOrigins.contains(origin)) {
             return refuse(exchange, HttpStatus.FORBIDDEN);
