@@ -32,6 +32,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.web.reactive.HandlerMapping;
@@ -43,7 +44,7 @@ import org.springframework.web.reactive.socket.server.WebSocketService;
 
 /** Wires the gateway from {@link GatewayProperties}. */
 @Configuration(proxyBeanMethods = false)
-@EnableConfigurationProperties(GatewayProperties.class)
+@EnableConfigurationProperties({GatewayProperties.class, DrainProperties.class})
 public class GatewayConfiguration {
 
     private static final Logger log = LoggerFactory.getLogger(GatewayConfiguration.class);
@@ -133,8 +134,9 @@ public class GatewayConfiguration {
     }
 
     @Bean
-    ConnectionsLifecycle connectionsLifecycle(GatewayWebSocketHandler handler) {
-        return new ConnectionsLifecycle(handler);
+    ConnectionsLifecycle connectionsLifecycle(GatewayWebSocketHandler handler, ApplicationEventPublisher events,
+                                              DrainProperties drain) {
+        return new ConnectionsLifecycle(handler, events, drain.period(), drain.waves());
     }
 
     @Bean

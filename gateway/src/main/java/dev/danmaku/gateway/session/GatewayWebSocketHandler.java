@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import org.springframework.util.MultiValueMap;
+import org.springframework.web.reactive.socket.CloseStatus;
 import org.springframework.web.reactive.socket.WebSocketHandler;
 import org.springframework.web.reactive.socket.WebSocketSession;
 import org.springframework.web.util.UriComponentsBuilder;
@@ -33,6 +34,7 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
     private final AtomicLong sequence = new AtomicLong();
     private final Set<Connection> open = ConcurrentHashMap.newKeySet();
     private final OutboundStats outboundStats = new OutboundStats();
+    private volatile boolean draining;
 
     public GatewayWebSocketHandler(Codecs codecs, ConnectionServices services) {
         this.codecs = codecs;
@@ -51,6 +53,9 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
 
     @Override
     public Mono<Void> handle(WebSocketSession session) {
+        if (draining) { // this node is going away: reconnect elsewhere at once
+            return session.close(new CloseStatus(CloseCode.SERVICE_RESTART.code(), CloseCode.SERVICE_RESTART.reason()));
+        }
         FrameCodec codec = codecs.forSubprotocol(session.getHandshakeInfo().getSubProtocol());
         String id = services.settings().nodeId() + "-" + Long.toString(sequence.incrementAndGet(), 36);
         MultiValueMap<String, String> query = UriComponentsBuilder.fromUri(session.getHandshakeInfo().getUri())
@@ -85,6 +90,37 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
                 .takeUntil(tick -> open.isEmpty())
                 .then()
                 .timeout(max, Mono.empty());
+    }
+
+    /**
+     * Stops taking connections and closes the open ones with this code in {@code waves} spread
+     * over {@code period} (each wave closes its share of those still open), then waits up to
+     * {@code lastClose} for them to be gone. Does not block.
+     */
+    public Mono<Void> drain(CloseCode code, Duration period, int waves, Duration lastClose) {
+        draining = true;
+        Duration interval = period.dividedBy(waves);
+        return Flux.range(1, waves)
+                .concatMap(wave -> (wave == 1 ? Mono.<Void>empty() : untilAllGone(interval)).then(Mono.fromRunnable(() -> {
+                    List<Connection> remaining = open.stream().filter(c -> !c.isClosed()).toList();
+                    int wavesLeft = waves - wave + 1;
+                    int share = (remaining.size() + wavesLeft - 1) / wavesLeft;
+                    remaining.stream().limit(share).forEach(connection -> connection.close(code));
+                })))
+                .then(Mono.defer(() -> closeAll(code, lastClose)));
+    }
+
+    /** Waits this long, or less if every connection is gone. */
+    private Mono<Void> untilAllGone(Duration max) {
+        return Flux.interval(Duration.ofMillis(20))
+                .takeUntil(tick -> open.isEmpty())
+                .then()
+                .timeout(max, Mono.empty());
+    }
+
+    /** True once {@link #drain} started. */
+    public boolean isDraining() {
+        return draining;
     }
 
     private static @Nullable String decoded(@Nullable String value) {
