@@ -111,6 +111,13 @@ class BrokerOutageIntegrationTest {
                     + "/actuator/prometheus")).build(), HttpResponse.BodyHandlers.ofString()).body();
             assertThat(metrics).containsPattern(
                     "resilience4j_circuitbreaker_state\\{[^}]*name=\"ingress\"[^}]*state=\"(open|half_open)\"[^}]*} 1\\.0");
+            HttpResponse<String> refused = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+                            + "/api/rooms/" + room + "/comments"))
+                    .header("Content-Type", "application/json").header("Authorization", "Bearer " + token)
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"id\":\"http-during\",\"text\":\"hi\"}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(refused.statusCode()).as("the HTTP send too").isEqualTo(503);
+            assertThat(refused.headers().firstValue("Retry-After")).isPresent();
             assertThat(viewer.isClosed()).as("viewers stay connected").isFalse();
             assertThat(sender.isClosed()).isFalse();
 
