@@ -11,6 +11,7 @@ import dev.danmaku.gateway.ingress.IngressTopic;
 import dev.danmaku.gateway.ingress.KafkaIngressPublisher;
 import dev.danmaku.gateway.room.RoomRegistry;
 import dev.danmaku.gateway.room.kafka.KafkaRoomFeed;
+import dev.danmaku.gateway.session.ConnectionCap;
 import dev.danmaku.gateway.session.ConnectionServices;
 import dev.danmaku.gateway.session.ConnectionSettings;
 import dev.danmaku.gateway.session.ConnectionsLifecycle;
@@ -44,7 +45,7 @@ import org.springframework.web.reactive.socket.server.WebSocketService;
 
 /** Wires the gateway from {@link GatewayProperties}. */
 @Configuration(proxyBeanMethods = false)
-@EnableConfigurationProperties({GatewayProperties.class, DrainProperties.class})
+@EnableConfigurationProperties({GatewayProperties.class, DrainProperties.class, AbuseProperties.class})
 public class GatewayConfiguration {
 
     private static final Logger log = LoggerFactory.getLogger(GatewayConfiguration.class);
@@ -109,12 +110,12 @@ public class GatewayConfiguration {
     }
 
     @Bean
-    ConnectionSettings connectionSettings(GatewayProperties properties, Limits limits) {
+    ConnectionSettings connectionSettings(GatewayProperties properties, Limits limits, AbuseProperties abuse) {
         GatewayProperties.LimitsProperties l = properties.limits();
         return new ConnectionSettings(properties.nodeId(), limits, l.sendsPerSecond(), l.sendBurst(),
                 properties.heartbeat().interval(), properties.heartbeat().timeout(),
                 properties.outbound().queueCapacity(), properties.outbound().maxInFlight(),
-                properties.outbound().maxLag());
+                properties.outbound().maxLag(), abuse.rateLimitedFrames(), abuse.window());
     }
 
     @Bean
@@ -140,8 +141,10 @@ public class GatewayConfiguration {
     }
 
     @Bean
-    GatewayWebSocketService gatewayWebSocketService(JwtTokens tokens, GatewayProperties properties) {
-        return new GatewayWebSocketService(tokens, properties.allowedOrigins(), properties.limits().maxFrameBytes());
+    GatewayWebSocketService gatewayWebSocketService(JwtTokens tokens, GatewayProperties properties,
+                                                    AbuseProperties abuse) {
+        return new GatewayWebSocketService(tokens, properties.allowedOrigins(), properties.limits().maxFrameBytes(),
+                new ConnectionCap(abuse.maxConnectionsPerIp()));
     }
 
     @Bean

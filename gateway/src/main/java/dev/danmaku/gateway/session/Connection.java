@@ -72,6 +72,9 @@ public final class Connection implements RoomViewer {
     private final Sinks.One<CloseStatus> closeSignal = Sinks.one();
     private final Set<String> rooms = ConcurrentHashMap.newKeySet();
     private volatile long lastInbound;
+    /** Sends answered rate_limited in the current abuse window (event loop only). */
+    private int rateLimited;
+    private long abuseWindowStart;
     private long lastPing;
 
     Connection(String id, WebSocketSession session, FrameCodec codec, @Nullable Identity identity,
@@ -317,6 +320,16 @@ public final class Connection implements RoomViewer {
         if (retryAfterMs > 0) {
             send(new ServerFrame.Error(ackId, ErrorCode.RATE_LIMITED, ErrorCode.RATE_LIMITED.defaultMessage(),
                     retryAfterMs));
+            long now = System.nanoTime();
+            if (rateLimited == 0 || now - abuseWindowStart > settings.abuseWindow().toNanos()) {
+                abuseWindowStart = now;
+                rateLimited = 0;
+            }
+            if (++rateLimited >= settings.abuseFrames()) {
+                log.debug("Connection {}: {} sends rate limited within {}, closing", id, rateLimited,
+                        settings.abuseWindow());
+                close(CloseCode.TOO_MANY_REQUESTS);
+            }
             return Mono.empty();
         }
         Ingress ingress = new Ingress(settings.nodeId(), id, user, services.clock().millis(), frame);

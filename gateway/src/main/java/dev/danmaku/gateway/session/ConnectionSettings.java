@@ -15,10 +15,13 @@ import java.time.Duration;
  * @param queueCapacity     outbound frames waiting per connection; beyond, comment batches are skipped
  * @param maxInFlight       inbound frames being processed at once per connection
  * @param maxLag            how long a viewer may lag (its queue full, comment batches skipped) before close 1013
+ * @param abuseFrames       sends answered {@code rate_limited} within {@code abuseWindow} that close 4029
+ * @param abuseWindow       the period those are counted over
  */
 public record ConnectionSettings(String nodeId, Limits limits, int sendsPerSecond, int sendBurst,
                                  Duration heartbeatInterval, Duration heartbeatTimeout,
-                                 int queueCapacity, int maxInFlight, Duration maxLag) {
+                                 int queueCapacity, int maxInFlight, Duration maxLag,
+                                 int abuseFrames, Duration abuseWindow) {
 
     public static final Duration DEFAULT_MAX_LAG = Duration.ofSeconds(10);
 
@@ -27,7 +30,7 @@ public record ConnectionSettings(String nodeId, Limits limits, int sendsPerSecon
                               Duration heartbeatInterval, Duration heartbeatTimeout, int queueCapacity,
                               int maxInFlight) {
         this(nodeId, limits, sendsPerSecond, sendBurst, heartbeatInterval, heartbeatTimeout, queueCapacity,
-                maxInFlight, DEFAULT_MAX_LAG);
+                maxInFlight, DEFAULT_MAX_LAG, 20, Duration.ofSeconds(10));
     }
 
     /** Items beyond {@code queueCapacity} for a connection's own frames and batches with gifts or totals. */

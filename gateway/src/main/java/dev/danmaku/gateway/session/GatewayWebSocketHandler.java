@@ -1,6 +1,5 @@
 package dev.danmaku.gateway.session;
 
-import dev.danmaku.gateway.auth.Identity;
 import dev.danmaku.gateway.fanout.Codecs;
 import dev.danmaku.gateway.fanout.OutboundStats;
 import dev.danmaku.protocol.CloseCode;
@@ -8,7 +7,6 @@ import dev.danmaku.protocol.codec.FrameCodec;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -63,14 +61,21 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
         String room = decoded(query.getFirst("room"));
         String since = decoded(query.getFirst("since"));
         return session.getHandshakeInfo().getPrincipal() // resolved at the handshake: emits at once
-                .ofType(Identity.class)
-                .map(Optional::of)
-                .defaultIfEmpty(Optional.empty())
-                .flatMap(identity -> {
-                    Connection connection = new Connection(id, session, codec, identity.orElse(null), services,
+                .ofType(Handshake.class)
+                .defaultIfEmpty(new Handshake(null, null, null))
+                .flatMap(handshake -> {
+                    if (handshake.channel() != null) {
+                        session.getAttributes().put(GatewayWebSocketService.CHANNEL_ATTRIBUTE, handshake.channel());
+                    }
+                    Connection connection = new Connection(id, session, codec, handshake.identity(), services,
                             outboundStats);
                     open.add(connection);
-                    return connection.run(room, since).doFinally(signal -> open.remove(connection));
+                    return connection.run(room, since).doFinally(signal -> {
+                        open.remove(connection);
+                        if (handshake.ticket() != null) {
+                            handshake.ticket().release();
+                        }
+                    });
                 });
     }
 
