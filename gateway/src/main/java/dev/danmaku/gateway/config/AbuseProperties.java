@@ -14,7 +14,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param window              the period those are counted over
  */
 @ConfigurationProperties("danmaku.abuse")
-public record AbuseProperties(@DefaultValue("200") int maxConnectionsPerIp,
+public record AbuseProperties(@DefaultValue("1000") int maxConnectionsPerIp,
                               @DefaultValue("20") int rateLimitedFrames,
                               @DefaultValue("10s") Duration window) {
 
