@@ -101,7 +101,30 @@ final class RawWsClient implements AutoCloseable {
             }
         } catch (IOException e) {
             ended = true;
+        } finally {
+            signal();
         }
+    }
+
+    private synchronized void signal() {
+        notifyAll();
+    }
+
+    /**
+     * Waits until more than {@code count} frames were read, or the stream ended.
+     *
+     * @return true when a frame beyond {@code count} arrived
+     */
+    synchronized boolean awaitMoreThan(int count, java.time.Duration max) throws InterruptedException {
+        long deadline = System.nanoTime() + max.toNanos();
+        while (frames.size() <= count && !ended) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new AssertionError("no frame and no close within " + max);
+            }
+            java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+        return frames.size() > count;
     }
 
     /** Reads one frame: a text frame joins {@link #frames}; a close frame sets {@link #closeCode}. */
@@ -124,9 +147,11 @@ final class RawWsClient implements AutoCloseable {
         int opcode = b0 & 0x0f;
         if (opcode == 0x1) {
             frames.add(JSON.readTree(payload));
+            signal();
         } else if (opcode == 0x8) {
             closeCode = payload.length >= 2 ? ((payload[0] & 0xff) << 8) | (payload[1] & 0xff) : 1005;
             ended = true;
+            signal();
         } else if (opcode == 0x9) {
             sendFrame(0xA, payload); // answer PINGs
         }
