@@ -22,8 +22,9 @@ import reactor.core.publisher.Mono;
 
 /**
  * {@code /ws}: makes a {@link Connection} for each upgraded session and returns its life. The
- * subprotocol picks the codec ({@code danmaku.v1.json} by default); the identity is the principal
- * {@link GatewayWebSocketService} verified at the handshake (none: anonymous).
+ * subprotocol picks the codec ({@code danmaku.v1.json} by default); the identity, the per-IP
+ * ticket and the channel come from the {@link Handshake} that {@link GatewayWebSocketService}
+ * made the session's principal. {@link #drain} closes the connections in waves at shutdown.
  */
 public final class GatewayWebSocketHandler implements WebSocketHandler {
 
