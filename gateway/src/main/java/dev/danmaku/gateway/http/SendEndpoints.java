@@ -48,6 +48,13 @@ public final class SendEndpoints {
     }
 
     private Mono<ServerResponse> send(ServerRequest request, HttpSends.Kind kind) {
+        // the body is read before any answer: a client on a kept-alive connection would otherwise
+        // hang on its next request behind the unread body
+        return request.bodyToMono(byte[].class).defaultIfEmpty(new byte[0])
+                .flatMap(body -> send(request, kind, body));
+    }
+
+    private Mono<ServerResponse> send(ServerRequest request, HttpSends.Kind kind, byte[] body) {
         String origin = request.headers().firstHeader(HttpHeaders.ORIGIN);
         if (origin != null && !allowedOrigins.isEmpty() && !allowedOrigins.contains(origin)) {
             return error(HttpStatus.FORBIDDEN, ErrorCode.FORBIDDEN, "origin not allowed", 0);
@@ -63,8 +70,7 @@ public final class SendEndpoints {
             return unauthorized();
         }
         return tokens.verify(header.substring(7).trim())
-                .flatMap(identity -> request.bodyToMono(byte[].class).defaultIfEmpty(new byte[0])
-                        .flatMap(body -> sends.send(identity, room, kind, body)))
+                .flatMap(identity -> sends.send(identity, room, kind, body))
                 .flatMap(this::answer)
                 .onErrorResume(InvalidTokenException.class, e -> unauthorized());
     }
