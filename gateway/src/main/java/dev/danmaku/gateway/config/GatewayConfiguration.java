@@ -2,15 +2,18 @@ package dev.danmaku.gateway.config;
 
 import dev.danmaku.gateway.auth.JwtTokens;
 import dev.danmaku.gateway.fanout.Codecs;
+import dev.danmaku.gateway.fanout.OutboundStats;
 import dev.danmaku.gateway.gift.GiftCatalogue;
 import dev.danmaku.gateway.http.DevTokenEndpoint;
 import dev.danmaku.gateway.http.GiftsEndpoint;
+import dev.danmaku.gateway.ingress.CircuitBreakingIngressPublisher;
 import dev.danmaku.gateway.ingress.IngressTopic;
 import dev.danmaku.gateway.ingress.KafkaIngressPublisher;
 import dev.danmaku.gateway.state.KafkaRoomStates;
 import dev.danmaku.gateway.state.MuteCheckingIngressPublisher;
 import dev.danmaku.gateway.room.RoomRegistry;
 import dev.danmaku.gateway.room.kafka.KafkaRoomFeed;
+import dev.danmaku.gateway.session.ConnectionCap;
 import dev.danmaku.gateway.session.ConnectionServices;
 import dev.danmaku.gateway.session.ConnectionSettings;
 import dev.danmaku.gateway.session.ConnectionsLifecycle;
@@ -21,6 +24,7 @@ import dev.danmaku.protocol.codec.BusCodec;
 import dev.danmaku.protocol.codec.CborFrameCodec;
 import dev.danmaku.protocol.codec.JsonFrameCodec;
 import io.github.bucket4j.TimeMeter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.time.Clock;
@@ -31,6 +35,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.web.reactive.HandlerMapping;
@@ -42,7 +47,7 @@ import org.springframework.web.reactive.socket.server.WebSocketService;
 
 /** Wires the gateway from {@link GatewayProperties}. */
 @Configuration(proxyBeanMethods = false)
-@EnableConfigurationProperties(GatewayProperties.class)
+@EnableConfigurationProperties({GatewayProperties.class, DrainProperties.class, AbuseProperties.class})
 public class GatewayConfiguration {
 
     private static final Logger log = LoggerFactory.getLogger(GatewayConfiguration.class);
@@ -107,11 +112,12 @@ public class GatewayConfiguration {
     }
 
     @Bean
-    ConnectionSettings connectionSettings(GatewayProperties properties, Limits limits) {
+    ConnectionSettings connectionSettings(GatewayProperties properties, Limits limits, AbuseProperties abuse) {
         GatewayProperties.LimitsProperties l = properties.limits();
         return new ConnectionSettings(properties.nodeId(), limits, l.sendsPerSecond(), l.sendBurst(),
                 properties.heartbeat().interval(), properties.heartbeat().timeout(),
-                properties.outbound().queueCapacity(), properties.outbound().maxInFlight());
+                properties.outbound().queueCapacity(), properties.outbound().maxInFlight(),
+                properties.outbound().maxLag(), abuse.rateLimitedFrames(), abuse.window());
     }
 
     @Bean
@@ -124,7 +130,7 @@ public class GatewayConfiguration {
 
     @Bean
     GatewayWebSocketHandler gatewayWebSocketHandler(Codecs codecs, RoomRegistry rooms,
-                                                    KafkaIngressPublisher ingress, GiftCatalogue gifts,
+                                                    CircuitBreakingIngressPublisher ingress, GiftCatalogue gifts,
                                                     ConnectionSettings settings, Clock clock,
                                                     KafkaRoomStates roomStates) {
         return new GatewayWebSocketHandler(codecs, new ConnectionServices(rooms,
@@ -133,13 +139,16 @@ public class GatewayConfiguration {
     }
 
     @Bean
-    ConnectionsLifecycle connectionsLifecycle(GatewayWebSocketHandler handler) {
-        return new ConnectionsLifecycle(handler);
+    ConnectionsLifecycle connectionsLifecycle(GatewayWebSocketHandler handler, ApplicationEventPublisher events,
+                                              DrainProperties drain) {
+        return new ConnectionsLifecycle(handler, events, drain.period(), drain.waves());
     }
 
     @Bean
-    GatewayWebSocketService gatewayWebSocketService(JwtTokens tokens, GatewayProperties properties) {
-        return new GatewayWebSocketService(tokens, properties.allowedOrigins(), properties.limits().maxFrameBytes());
+    GatewayWebSocketService gatewayWebSocketService(JwtTokens tokens, GatewayProperties properties,
+                                                    AbuseProperties abuse) {
+        return new GatewayWebSocketService(tokens, properties.allowedOrigins(), properties.limits().maxFrameBytes(),
+                new ConnectionCap(abuse.maxConnectionsPerIp()));
     }
 
     @Bean
@@ -177,6 +186,15 @@ public class GatewayConfiguration {
                     .description("rooms with local viewers").register(registry);
             Gauge.builder("danmaku.gateway.feed.assigned", feed, f -> f.assignedRooms().size())
                     .description("room topics the feed's consumer is assigned").register(registry);
+            OutboundStats outbound = handler.outboundStats();
+            FunctionCounter.builder("danmaku.gateway.outbound.lagging", outbound, OutboundStats::lagStarts)
+                    .description("times a viewer's outbound queue filled up (it lags)").register(registry);
+            FunctionCounter.builder("danmaku.gateway.outbound.skipped", outbound, OutboundStats::skippedBatches)
+                    .description("comment batches not sent to lagging viewers").register(registry);
+            FunctionCounter.builder("danmaku.gateway.outbound.stripped", outbound, OutboundStats::strippedBatches)
+                    .description("batches sent to lagging viewers without their comments").register(registry);
+            FunctionCounter.builder("danmaku.gateway.outbound.slow.closed", outbound, OutboundStats::slowCloses)
+                    .description("connections closed 1013 for reading too slowly").register(registry);
         };
     }
 }

@@ -49,7 +49,7 @@ public record GatewayProperties(
     public static GatewayProperties defaults() {
         return new GatewayProperties(null, false, Heartbeat.DEFAULTS, new Auth(null, Duration.ofHours(24)),
                 new Kafka("localhost:9092", 6, (short) 1, Duration.ofSeconds(5), Duration.ofSeconds(1)),
-                Feed.DEFAULTS, LimitsProperties.DEFAULTS, new Outbound(4096, 32), null, null);
+                Feed.DEFAULTS, LimitsProperties.DEFAULTS, new Outbound(4096, 32, Duration.ofSeconds(10)), null, null);
     }
 
     private static String randomNodeId() {
@@ -163,13 +163,18 @@ public record GatewayProperties(
     }
 
     /**
-     * @param queueCapacity frames waiting for one connection; beyond it the connection is closed 1013
+     * @param queueCapacity frames waiting for one connection; beyond it comment batches are skipped
+     *                      (the viewer lags) while its own frames and batches with gifts or totals
+     *                      still go, up to a quarter more (64 at least); beyond that: close 1013
      * @param maxInFlight   a connection's frames being processed at once (sends waiting for the broker, joins)
+     * @param maxLag        how long a viewer may lag before it is closed with 1013
      */
-    public record Outbound(@DefaultValue("4096") int queueCapacity, @DefaultValue("32") int maxInFlight) {
+    public record Outbound(@DefaultValue("4096") int queueCapacity, @DefaultValue("32") int maxInFlight,
+                           @DefaultValue("10s") Duration maxLag) {
         public Outbound {
-            if (queueCapacity < 64 || maxInFlight < 1) {
-                throw new IllegalArgumentException("danmaku.outbound: queue-capacity >= 64, max-in-flight >= 1");
+            if (queueCapacity < 64 || maxInFlight < 1 || maxLag.toMillis() < 100) {
+                throw new IllegalArgumentException(
+                        "danmaku.outbound: queue-capacity >= 64, max-in-flight >= 1, max-lag >= 100ms");
             }
         }
     }

@@ -1,8 +1,9 @@
 package dev.danmaku.gateway.session;
 
 import dev.danmaku.gateway.auth.Identity;
-import dev.danmaku.gateway.fanout.BoundedQueue;
 import dev.danmaku.gateway.fanout.Outbound;
+import dev.danmaku.gateway.fanout.OutboundStats;
+import dev.danmaku.gateway.fanout.Outbox;
 import dev.danmaku.gateway.fanout.SharedBatch;
 import dev.danmaku.gateway.room.RoomViewer;
 import dev.danmaku.protocol.ClientFrame;
@@ -15,10 +16,12 @@ import dev.danmaku.protocol.ServerFrame;
 import dev.danmaku.protocol.User;
 import dev.danmaku.protocol.bus.Ingress;
 import dev.danmaku.protocol.codec.FrameCodec;
+import io.netty.channel.Channel;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.compression.DecompressionException;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -42,12 +45,18 @@ import reactor.core.scheduler.Schedulers;
  * (frames decoded and handled on the event loop; sends and joins complete asynchronously, at
  * most {@code maxInFlight} at once), the outbound stream (queue and heartbeat PINGs into
  * {@code session.send}), and the close. Anything may queue frames ({@link #deliver}): the event
- * loop, the room feed's thread, the producer's thread; a full queue closes the connection with
- * 1013. {@link #close} is idempotent: the first code wins and the close frame is sent once.
+ * loop, the room feed's thread, the producer's thread. The queue is an {@link Outbox}: a viewer
+ * that reads too slowly is first sent fewer comment batches, then closed with 1013 when it lags
+ * for longer than {@code maxLag} or overflows even the headroom for its own frames.
+ * {@link #close} is idempotent: the first code wins and the close frame is sent once; a close
+ * frame the peer does not take within {@link #CLOSE_GRACE} drops the socket.
  */
 public final class Connection implements RoomViewer {
 
     private static final Logger log = LoggerFactory.getLogger(Connection.class);
+
+    /** How long a close frame may take to get out before the socket is dropped. */
+    static final Duration CLOSE_GRACE = Duration.ofSeconds(2);
 
     private final String id;
     private final WebSocketSession session;
@@ -57,16 +66,24 @@ public final class Connection implements RoomViewer {
     private final ConnectionServices services;
     private final ConnectionSettings settings;
     private final SendLimiter limiter;
-    private final Sinks.Many<Outbound> outbound;
-    private final Object emitLock = new Object();
+    private final Outbox outbound;
+    private final OutboundStats stats;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Sinks.One<CloseStatus> closeSignal = Sinks.one();
     private final Set<String> rooms = ConcurrentHashMap.newKeySet();
     private volatile long lastInbound;
+    /** Sends answered rate_limited in the current abuse window (event loop only). */
+    private int rateLimited;
+    private long abuseWindowStart;
     private long lastPing;
 
     Connection(String id, WebSocketSession session, FrameCodec codec, @Nullable Identity identity,
                ConnectionServices services) {
+        this(id, session, codec, identity, services, new OutboundStats());
+    }
+
+    Connection(String id, WebSocketSession session, FrameCodec codec, @Nullable Identity identity,
+               ConnectionServices services, OutboundStats stats) {
         this.id = id;
         this.session = session;
         this.codec = codec;
@@ -75,7 +92,8 @@ public final class Connection implements RoomViewer {
         this.services = services;
         this.settings = services.settings();
         this.limiter = new SendLimiter(settings, services.timeMeter());
-        this.outbound = Sinks.many().unicast().onBackpressureBuffer(new BoundedQueue<>(settings.queueCapacity()));
+        this.stats = stats;
+        this.outbound = new Outbox(settings.queueCapacity(), settings.queueHeadroom(), System::nanoTime, stats);
     }
 
     public String id() {
@@ -100,7 +118,10 @@ public final class Connection implements RoomViewer {
         // The close frame goes first (with our code), then the streams stop: cancelling the
         // inbound first would make Reactor Netty send a close frame of its own, without a code.
         Mono<Void> closing = closeSignal.asMono()
-                .flatMap(status -> session.close(status).onErrorResume(e -> Mono.empty()))
+                .flatMap(status -> session.close(status)
+                        // a peer that does not read never lets the close frame through: drop the socket
+                        .timeout(CLOSE_GRACE, Mono.fromRunnable(this::abort))
+                        .onErrorResume(e -> Mono.empty()))
                 .cache();
         Mono<Boolean> closed = closing.thenReturn(true);
 
@@ -125,7 +146,7 @@ public final class Connection implements RoomViewer {
                     return Mono.empty();
                 });
 
-        Flux<WebSocketMessage> frames = outbound.asFlux().map(this::toMessage);
+        Flux<WebSocketMessage> frames = outbound.flux().map(this::toMessage);
         Flux<WebSocketMessage> pings = Flux.interval(settings.heartbeatTick(), settings.heartbeatTick())
                 .handle((tick, sink) -> {
                     WebSocketMessage ping = heartbeat();
@@ -164,20 +185,34 @@ public final class Connection implements RoomViewer {
         if (closed.get()) {
             return false;
         }
-        Sinks.EmitResult result;
-        synchronized (emitLock) { // the sink takes one producer at a time; emitting never blocks
-            result = outbound.tryEmitNext(item);
-        }
-        if (result.isSuccess()) {
-            return true;
-        }
-        if (result == Sinks.EmitResult.FAIL_OVERFLOW && closed.compareAndSet(false, true)) {
+        Outbox.Result result = outbound.offer(item); // never blocks
+        if (result == Outbox.Result.OVERFLOW) {
             log.debug("Connection {}: outbound queue full, closing", id);
-            // the caller may hold a room's lock: close from another thread
+            closeSlow();
+            return false;
+        }
+        if (result == Outbox.Result.SKIPPED && outbound.lagging(System.nanoTime()) > settings.maxLag().toNanos()) {
+            log.debug("Connection {}: lagging for over {}, closing", id, settings.maxLag());
+            closeSlow();
+        }
+        return true;
+    }
+
+    /** Closes 1013 from another thread: the caller may hold a room's lock. */
+    private void closeSlow() {
+        if (closed.compareAndSet(false, true)) {
+            stats.slowClosed();
             CloseStatus status = new CloseStatus(CloseCode.TRY_AGAIN_LATER.code(), CloseCode.TRY_AGAIN_LATER.reason());
             Schedulers.parallel().schedule(() -> closeSignal.tryEmitValue(status));
         }
-        return false;
+    }
+
+    /** Drops the socket without a close handshake (the peer did not take the close frame). */
+    private void abort() {
+        if (session.getAttributes().get(GatewayWebSocketService.CHANNEL_ATTRIBUTE) instanceof Channel channel) {
+            log.debug("Connection {}: close frame not taken within {}, dropping the socket", id, CLOSE_GRACE);
+            channel.close();
+        }
     }
 
     // ---- inbound ----
@@ -215,6 +250,7 @@ public final class Connection implements RoomViewer {
         if (frame instanceof ClientFrame.Leave leave) {
             rooms.remove(leave.room());
             services.rooms().leave(leave.room(), this);
+            outbound.forget(leave.room());
             send(new ServerFrame.Left(leave.room()));
             return Mono.empty();
         }
@@ -284,6 +320,16 @@ public final class Connection implements RoomViewer {
         if (retryAfterMs > 0) {
             send(new ServerFrame.Error(ackId, ErrorCode.RATE_LIMITED, ErrorCode.RATE_LIMITED.defaultMessage(),
                     retryAfterMs));
+            long now = System.nanoTime();
+            if (rateLimited == 0 || now - abuseWindowStart > settings.abuseWindow().toNanos()) {
+                abuseWindowStart = now;
+                rateLimited = 0;
+            }
+            if (++rateLimited >= settings.abuseFrames()) {
+                log.debug("Connection {}: {} sends rate limited within {}, closing", id, rateLimited,
+                        settings.abuseWindow());
+                close(CloseCode.TOO_MANY_REQUESTS);
+            }
             return Mono.empty();
         }
         Ingress ingress = new Ingress(settings.nodeId(), id, user, services.clock().millis(), frame);
@@ -320,6 +366,11 @@ public final class Connection implements RoomViewer {
     /** Called every heartbeat tick: a PING when one is due, or the close when the peer went silent. */
     private @Nullable WebSocketMessage heartbeat() {
         long now = System.nanoTime();
+        if (outbound.lagging(now) > settings.maxLag().toNanos()) {
+            log.debug("Connection {}: lagging for over {}, closing", id, settings.maxLag());
+            closeSlow();
+            return null;
+        }
         if (now - lastInbound >= settings.heartbeatTimeout().toNanos()) {
             close(CloseCode.HEARTBEAT_TIMEOUT);
             return null;

@@ -2,22 +2,40 @@ package dev.danmaku.gateway.session;
 
 import dev.danmaku.protocol.CloseCode;
 import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.availability.AvailabilityChangeEvent;
+import org.springframework.boot.availability.ReadinessState;
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.SmartLifecycle;
 
 /**
- * When the context closes, tells every viewer to reconnect elsewhere (close 1012, "service
- * restart": reconnect at once and resume) before the web server stops, so that shutting down
- * does not wait on open WebSockets. Runs in the first shutdown phase.
+ * The graceful drain: when the context closes, readiness goes DOWN ({@code REFUSING_TRAFFIC}:
+ * a load balancer stops sending new viewers), new WebSocket handshakes are turned away, and the
+ * open connections are closed with 1012 ("service restart": reconnect at once, elsewhere, and
+ * resume) in {@code waves} spread over {@code period}, so that the other nodes are not hit by
+ * every viewer at once. Runs before the web server stops (the web server's phase is lower), and
+ * the Kafka clients close after it, so that sends in flight are still acknowledged.
  */
 public final class ConnectionsLifecycle implements SmartLifecycle {
 
-    private static final Duration DRAIN = Duration.ofSeconds(2);
+    private static final Logger log = LoggerFactory.getLogger(ConnectionsLifecycle.class);
+
+    /** After the last wave, how long to wait for the connections to finish closing. */
+    private static final Duration LAST_CLOSE = Connection.CLOSE_GRACE.plusSeconds(1);
 
     private final GatewayWebSocketHandler handler;
+    private final ApplicationEventPublisher events;
+    private final Duration period;
+    private final int waves;
     private volatile boolean running;
 
-    public ConnectionsLifecycle(GatewayWebSocketHandler handler) {
+    public ConnectionsLifecycle(GatewayWebSocketHandler handler, ApplicationEventPublisher events, Duration period,
+                                int waves) {
         this.handler = handler;
+        this.events = events;
+        this.period = period;
+        this.waves = waves;
     }
 
     @Override
@@ -27,14 +45,19 @@ public final class ConnectionsLifecycle implements SmartLifecycle {
 
     @Override
     public void stop() {
-        running = false;
-        handler.closeAll(CloseCode.SERVICE_RESTART, DRAIN).block(DRAIN.plusSeconds(1));
+        drain().block(period.plus(LAST_CLOSE).plusSeconds(1));
     }
 
     @Override
     public void stop(Runnable callback) {
+        drain().subscribe(null, error -> callback.run(), callback);
+    }
+
+    private reactor.core.publisher.Mono<Void> drain() {
         running = false;
-        handler.closeAll(CloseCode.SERVICE_RESTART, DRAIN).subscribe(null, error -> callback.run(), callback);
+        AvailabilityChangeEvent.publish(events, this, ReadinessState.REFUSING_TRAFFIC);
+        log.info("Draining {} connections over {} in {} waves", handler.openConnections(), period, waves);
+        return handler.drain(CloseCode.SERVICE_RESTART, period, waves, LAST_CLOSE);
     }
 
     @Override

@@ -1,18 +1,18 @@
 package dev.danmaku.gateway.session;
 
-import dev.danmaku.gateway.auth.Identity;
 import dev.danmaku.gateway.fanout.Codecs;
+import dev.danmaku.gateway.fanout.OutboundStats;
 import dev.danmaku.protocol.CloseCode;
 import dev.danmaku.protocol.codec.FrameCodec;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import org.springframework.util.MultiValueMap;
+import org.springframework.web.reactive.socket.CloseStatus;
 import org.springframework.web.reactive.socket.WebSocketHandler;
 import org.springframework.web.reactive.socket.WebSocketSession;
 import org.springframework.web.util.UriComponentsBuilder;
@@ -22,8 +22,9 @@ import reactor.core.publisher.Mono;
 
 /**
  * {@code /ws}: makes a {@link Connection} for each upgraded session and returns its life. The
- * subprotocol picks the codec ({@code danmaku.v1.json} by default); the identity is the principal
- * {@link GatewayWebSocketService} verified at the handshake (none: anonymous).
+ * subprotocol picks the codec ({@code danmaku.v1.json} by default); the identity, the per-IP
+ * ticket and the channel come from the {@link Handshake} that {@link GatewayWebSocketService}
+ * made the session's principal. {@link #drain} closes the connections in waves at shutdown.
  */
 public final class GatewayWebSocketHandler implements WebSocketHandler {
 
@@ -31,10 +32,17 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
     private final ConnectionServices services;
     private final AtomicLong sequence = new AtomicLong();
     private final Set<Connection> open = ConcurrentHashMap.newKeySet();
+    private final OutboundStats outboundStats = new OutboundStats();
+    private volatile boolean draining;
 
     public GatewayWebSocketHandler(Codecs codecs, ConnectionServices services) {
         this.codecs = codecs;
         this.services = services;
+    }
+
+    /** The slow-viewer policy's counts over this node's connections. */
+    public OutboundStats outboundStats() {
+        return outboundStats;
     }
 
     @Override
@@ -44,6 +52,9 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
 
     @Override
     public Mono<Void> handle(WebSocketSession session) {
+        if (draining) { // this node is going away: reconnect elsewhere at once
+            return session.close(new CloseStatus(CloseCode.SERVICE_RESTART.code(), CloseCode.SERVICE_RESTART.reason()));
+        }
         FrameCodec codec = codecs.forSubprotocol(session.getHandshakeInfo().getSubProtocol());
         String id = services.settings().nodeId() + "-" + Long.toString(sequence.incrementAndGet(), 36);
         MultiValueMap<String, String> query = UriComponentsBuilder.fromUri(session.getHandshakeInfo().getUri())
@@ -51,13 +62,21 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
         String room = decoded(query.getFirst("room"));
         String since = decoded(query.getFirst("since"));
         return session.getHandshakeInfo().getPrincipal() // resolved at the handshake: emits at once
-                .ofType(Identity.class)
-                .map(Optional::of)
-                .defaultIfEmpty(Optional.empty())
-                .flatMap(identity -> {
-                    Connection connection = new Connection(id, session, codec, identity.orElse(null), services);
+                .ofType(Handshake.class)
+                .defaultIfEmpty(new Handshake(null, null, null))
+                .flatMap(handshake -> {
+                    if (handshake.channel() != null) {
+                        session.getAttributes().put(GatewayWebSocketService.CHANNEL_ATTRIBUTE, handshake.channel());
+                    }
+                    Connection connection = new Connection(id, session, codec, handshake.identity(), services,
+                            outboundStats);
                     open.add(connection);
-                    return connection.run(room, since).doFinally(signal -> open.remove(connection));
+                    return connection.run(room, since).doFinally(signal -> {
+                        open.remove(connection);
+                        if (handshake.ticket() != null) {
+                            handshake.ticket().release();
+                        }
+                    });
                 });
     }
 
@@ -77,6 +96,37 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
                 .takeUntil(tick -> open.isEmpty())
                 .then()
                 .timeout(max, Mono.empty());
+    }
+
+    /**
+     * Stops taking connections and closes the open ones with this code in {@code waves} spread
+     * over {@code period} (each wave closes its share of those still open), then waits up to
+     * {@code lastClose} for them to be gone. Does not block.
+     */
+    public Mono<Void> drain(CloseCode code, Duration period, int waves, Duration lastClose) {
+        draining = true;
+        Duration interval = period.dividedBy(waves);
+        return Flux.range(1, waves)
+                .concatMap(wave -> (wave == 1 ? Mono.<Void>empty() : untilAllGone(interval)).then(Mono.fromRunnable(() -> {
+                    List<Connection> remaining = open.stream().filter(c -> !c.isClosed()).toList();
+                    int wavesLeft = waves - wave + 1;
+                    int share = (remaining.size() + wavesLeft - 1) / wavesLeft;
+                    remaining.stream().limit(share).forEach(connection -> connection.close(code));
+                })))
+                .then(Mono.defer(() -> closeAll(code, lastClose)));
+    }
+
+    /** Waits this long, or less if every connection is gone. */
+    private Mono<Void> untilAllGone(Duration max) {
+        return Flux.interval(Duration.ofMillis(20))
+                .takeUntil(tick -> open.isEmpty())
+                .then()
+                .timeout(max, Mono.empty());
+    }
+
+    /** True once {@link #drain} started. */
+    public boolean isDraining() {
+        return draining;
     }
 
     private static @Nullable String decoded(@Nullable String value) {

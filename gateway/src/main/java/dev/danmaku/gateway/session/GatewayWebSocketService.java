@@ -3,12 +3,15 @@ package dev.danmaku.gateway.session;
 import dev.danmaku.gateway.auth.Identity;
 import dev.danmaku.gateway.auth.InvalidTokenException;
 import dev.danmaku.gateway.auth.TokenVerifier;
+import io.netty.channel.Channel;
+import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.http.server.reactive.ServerHttpRequestDecorator;
 import org.springframework.web.reactive.socket.WebSocketHandler;
 import org.springframework.web.reactive.socket.server.WebSocketService;
 import org.springframework.web.reactive.socket.server.support.HandshakeWebSocketService;
@@ -22,16 +25,28 @@ import reactor.netty.http.server.WebsocketServerSpec;
  * expired token (401) before upgrading, then upgrades with Reactor Netty, limiting inbound
  * frames (and fragmented messages) to {@code maxFrameBytes} and offering permessage-deflate.
  * The token comes from the {@code token} query parameter or {@code Authorization: Bearer}; the
- * verified {@link Identity} becomes the handshake's principal (none: an anonymous viewer).
+ * verified {@link Identity} (none: an anonymous viewer), the per-IP ticket and the channel reach the
+ * connection as the handshake's principal, a {@link Handshake}. Beyond the per-IP cap: 429.
  */
 public final class GatewayWebSocketService implements WebSocketService {
+
+    /** The session attribute holding the connection's Netty {@code Channel}, to drop a peer that stopped reading. */
+    static final String CHANNEL_ATTRIBUTE = GatewayWebSocketService.class.getName() + ".channel";
 
     private final HandshakeWebSocketService upgrade;
     private final TokenVerifier tokens;
     private final List<String> allowedOrigins;
+    private final @Nullable ConnectionCap cap;
 
     public GatewayWebSocketService(TokenVerifier tokens, List<String> allowedOrigins, int maxFrameBytes) {
+        this(tokens, allowedOrigins, maxFrameBytes, null);
+    }
+
+    /** With a per-IP cap on open connections: beyond it, the handshake is answered 429. */
+    public GatewayWebSocketService(TokenVerifier tokens, List<String> allowedOrigins, int maxFrameBytes,
+                                   @Nullable ConnectionCap cap) {
         this.tokens = tokens;
+        this.cap = cap;
         this.allowedOrigins = List.copyOf(allowedOrigins);
         this.upgrade = new HandshakeWebSocketService(new ReactorNettyRequestUpgradeStrategy(
                 () -> WebsocketServerSpec.builder()
@@ -43,13 +58,41 @@ public final class GatewayWebSocketService implements WebSocketService {
     @Override
     public Mono<Void> handleRequest(ServerWebExchange exchange, WebSocketHandler handler) {
         ServerHttpRequest request = exchange.getRequest();
+        Channel channel = ServerHttpRequestDecorator.getNativeRequest(request) instanceof reactor.netty.Connection c
+                ? c.channel() : null;
         String origin = request.getHeaders().getOrigin();
         if (origin != null && !allowedOrigins.isEmpty() && !allowedOrigins.contains(origin)) {
             return refuse(exchange, HttpStatus.FORBIDDEN);
         }
+        ConnectionCap.Ticket ticket = null;
+        if (cap != null) {
+            InetSocketAddress remote = request.getRemoteAddress();
+            String ip = remote == null ? "unknown" : remote.getAddress() == null ? remote.getHostString()
+                    : remote.getAddress().getHostAddress();
+            ticket = cap.tryAcquire(ip);
+            if (ticket == null) {
+                return refuse(exchange, HttpStatus.TOO_MANY_REQUESTS);
+            }
+        }
+        ConnectionCap.Ticket held = ticket;
+        // the connection gives the ticket back when it ends; a handshake that fails, here
+        return upgradeWithToken(exchange, request, handler, held, channel)
+                .doOnError(e -> release(held))
+                .doOnCancel(() -> release(held));
+    }
+
+    private static void release(ConnectionCap.@Nullable Ticket ticket) {
+        if (ticket != null) {
+            ticket.release();
+        }
+    }
+
+    private Mono<Void> upgradeWithToken(ServerWebExchange exchange, ServerHttpRequest request,
+                                        WebSocketHandler handler, ConnectionCap.@Nullable Ticket ticket,
+                                        @Nullable Channel channel) {
         String token = token(request);
         if (token == null) {
-            return upgrade.handleRequest(exchange, handler);
+            return upgrade.handleRequest(withPrincipal(exchange, new Handshake(null, ticket, channel)), handler);
         }
         return tokens.verify(token)
                 .map(Optional::of)
@@ -58,11 +101,16 @@ public final class GatewayWebSocketService implements WebSocketService {
                     if (identity.isEmpty()) {
                         exchange.getResponse().getHeaders().set(HttpHeaders.WWW_AUTHENTICATE,
                                 "Bearer error=\"invalid_token\"");
+                        release(ticket);
                         return refuse(exchange, HttpStatus.UNAUTHORIZED);
                     }
-                    Identity verified = identity.get();
-                    return upgrade.handleRequest(exchange.mutate().principal(Mono.just(verified)).build(), handler);
+                    return upgrade.handleRequest(withPrincipal(exchange, new Handshake(identity.get(), ticket, channel)),
+                            handler);
                 });
+    }
+
+    private static ServerWebExchange withPrincipal(ServerWebExchange exchange, Handshake handshake) {
+        return exchange.mutate().principal(Mono.just(handshake)).build();
     }
 
     private static @Nullable String token(ServerHttpRequest request) {

@@ -110,6 +110,12 @@ final class WsClient implements AutoCloseable {
         return seen;
     }
 
+    /** Moves every frame received so far into {@link #seen}, without waiting; returns seen. */
+    List<JsonNode> drain() {
+        frames.drainTo(seen);
+        return seen;
+    }
+
     int closeCode() {
         return closeCode.orTimeout(WAIT.toMillis(), TimeUnit.MILLISECONDS).join();
     }
