@@ -29,7 +29,10 @@ public final class Cluster {
     public final ConfigurableApplicationContext gatewayB;
 
     private Cluster() {
-        BlockHound.install();
+        // as in the gateway's tests (BlockingCalls): removing a cancelled timer from its executor's
+        // queue takes that queue's lock for a moment, which Reactor itself allows for offer/take
+        BlockHound.install(builder -> builder.allowBlockingCallsInside(
+                "java.util.concurrent.ScheduledThreadPoolExecutor$DelayedWorkQueue", "remove"));
         kafka = LocalKafka.shared();
         aggregator = StandaloneLauncher.Services.aggregator(kafka.bootstrapServers())
                 // The delivery tests send faster than one viewer may and more than a window shows:
