@@ -12,6 +12,7 @@ import dev.danmaku.gateway.session.ConnectionSettings;
 import dev.danmaku.gateway.session.GatewayWebSocketHandler;
 import dev.danmaku.gateway.session.HttpSends;
 import dev.danmaku.gateway.state.KafkaRoomStates;
+import dev.danmaku.gateway.metrics.GatewayMetrics;
 import dev.danmaku.gateway.state.MuteCheckingIngressPublisher;
 import io.github.bucket4j.TimeMeter;
 import java.time.Clock;
@@ -26,10 +27,11 @@ public class FallbackConfiguration {
 
     @Bean
     HttpSends httpSends(RoomRegistry rooms, CircuitBreakingIngressPublisher ingress, GiftCatalogue gifts,
-                        ConnectionSettings settings, Clock clock, Codecs codecs, KafkaRoomStates roomStates) {
+                        ConnectionSettings settings, Clock clock, Codecs codecs, KafkaRoomStates roomStates,
+                        GatewayMetrics metrics) {
         // the same path as the WebSocket's sends: a muted user's comment is refused here too
         return new HttpSends(new ConnectionServices(rooms, new MuteCheckingIngressPublisher(ingress, roomStates),
-                gifts, settings, clock, TimeMeter.SYSTEM_MILLISECONDS), codecs.defaultCodec());
+                gifts, settings, clock, TimeMeter.SYSTEM_MILLISECONDS, metrics), codecs.defaultCodec());
     }
 
     @Bean
@@ -39,7 +41,7 @@ public class FallbackConfiguration {
 
     @Bean
     RouterFunction<ServerResponse> sseRoutes(RoomRegistry rooms, Codecs codecs, ConnectionSettings settings,
-                                             GatewayWebSocketHandler handler) {
-        return new SseEndpoint(rooms, codecs.defaultCodec(), settings, handler.outboundStats()).routes();
+                                             GatewayWebSocketHandler handler, GatewayMetrics metrics) {
+        return new SseEndpoint(rooms, codecs.defaultCodec(), settings, handler.outboundStats(), metrics).routes();
     }
 }

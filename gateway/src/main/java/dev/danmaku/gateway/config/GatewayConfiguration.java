@@ -9,6 +9,7 @@ import dev.danmaku.gateway.http.GiftsEndpoint;
 import dev.danmaku.gateway.ingress.CircuitBreakingIngressPublisher;
 import dev.danmaku.gateway.ingress.IngressTopic;
 import dev.danmaku.gateway.ingress.KafkaIngressPublisher;
+import dev.danmaku.gateway.metrics.GatewayMetrics;
 import dev.danmaku.gateway.state.KafkaRoomStates;
 import dev.danmaku.gateway.state.MuteCheckingIngressPublisher;
 import dev.danmaku.gateway.room.RoomRegistry;
@@ -132,10 +133,10 @@ public class GatewayConfiguration {
     GatewayWebSocketHandler gatewayWebSocketHandler(Codecs codecs, RoomRegistry rooms,
                                                     CircuitBreakingIngressPublisher ingress, GiftCatalogue gifts,
                                                     ConnectionSettings settings, Clock clock,
-                                                    KafkaRoomStates roomStates) {
+                                                    KafkaRoomStates roomStates, GatewayMetrics metrics) {
         return new GatewayWebSocketHandler(codecs, new ConnectionServices(rooms,
                 new MuteCheckingIngressPublisher(ingress, roomStates), gifts, settings, clock,
-                TimeMeter.SYSTEM_MILLISECONDS));
+                TimeMeter.SYSTEM_MILLISECONDS, metrics));
     }
 
     @Bean

@@ -11,17 +11,20 @@ public final class OutboundStats {
     private final LongAdder skippedBatches = new LongAdder();
     private final LongAdder strippedBatches = new LongAdder();
     private final LongAdder slowCloses = new LongAdder();
+    private final LongAdder droppedComments = new LongAdder();
 
     void lagStarted() {
         lagStarts.increment();
     }
 
-    void batchSkipped() {
+    void batchSkipped(int comments) {
         skippedBatches.increment();
+        droppedComments.add(comments);
     }
 
-    void batchStripped() {
+    void batchStripped(int comments) {
         strippedBatches.increment();
+        droppedComments.add(comments);
     }
 
     /** A connection was closed (1013) because it lagged too long or overflowed its queue. */
@@ -42,6 +45,11 @@ public final class OutboundStats {
     /** Batches with gifts or totals sent to lagging viewers without their comments. */
     public long strippedBatches() {
         return strippedBatches.sum();
+    }
+
+    /** Comments not sent to lagging viewers (of skipped and of stripped batches). */
+    public long droppedComments() {
+        return droppedComments.sum();
     }
 
     /** Connections closed 1013 for reading too slowly. */

@@ -106,11 +106,11 @@ public final class Outbox {
         int comments = batch.comments().size();
         if (!essential) {
             skipped.merge(batch.room(), comments, Integer::sum);
-            stats.batchSkipped();
+            stats.batchSkipped(comments);
             return Result.SKIPPED;
         }
         Integer missed = skipped.remove(batch.room());
-        stats.batchStripped();
+        stats.batchStripped(comments);
         return emit(Outbound.of(withDropped(batch, List.of(), (missed == null ? 0 : missed) + comments)));
     }
 

@@ -4,6 +4,7 @@ import dev.danmaku.gateway.fanout.Outbound;
 import dev.danmaku.gateway.fanout.OutboundStats;
 import dev.danmaku.gateway.fanout.Outbox;
 import dev.danmaku.gateway.fanout.SharedBatch;
+import dev.danmaku.gateway.metrics.GatewayMetrics;
 import dev.danmaku.gateway.room.RoomRegistry;
 import dev.danmaku.gateway.room.RoomViewer;
 import dev.danmaku.gateway.session.ConnectionSettings;
@@ -42,12 +43,15 @@ public final class SseEndpoint {
     private final FrameCodec json;
     private final ConnectionSettings settings;
     private final OutboundStats stats;
+    private final GatewayMetrics.Writer written;
 
-    public SseEndpoint(RoomRegistry rooms, FrameCodec json, ConnectionSettings settings, OutboundStats stats) {
+    public SseEndpoint(RoomRegistry rooms, FrameCodec json, ConnectionSettings settings, OutboundStats stats,
+                       GatewayMetrics metrics) {
         this.rooms = rooms;
         this.json = json;
         this.settings = settings;
         this.stats = stats;
+        this.written = metrics.writer(GatewayMetrics.SSE);
     }
 
     public RouterFunction<ServerResponse> routes() {
@@ -84,12 +88,16 @@ public final class SseEndpoint {
 
     private ServerSentEvent<String> event(Outbound item) {
         if (item instanceof SharedBatch batch) {
+            byte[] bytes = batch.bytes(json);
+            written.written(item, bytes.length);
             return ServerSentEvent.<String>builder().id(Long.toString(batch.seq())).event("batch")
-                    .data(new String(batch.bytes(json), StandardCharsets.UTF_8)).build();
+                    .data(new String(bytes, StandardCharsets.UTF_8)).build();
         }
         ServerFrame frame = ((Outbound.Frame) item).frame();
+        byte[] bytes = json.encode(frame);
+        written.written(item, bytes.length);
         ServerSentEvent.Builder<String> event = ServerSentEvent.<String>builder()
-                .data(new String(json.encode(frame), StandardCharsets.UTF_8));
+                .data(new String(bytes, StandardCharsets.UTF_8));
         if (frame instanceof ServerFrame.Batch batch) { // a batch with a per-viewer dropped count
             event.id(Long.toString(batch.seq())).event("batch");
         } else if (frame instanceof ServerFrame.Joined) {

@@ -5,6 +5,7 @@ import dev.danmaku.gateway.fanout.Outbound;
 import dev.danmaku.gateway.fanout.OutboundStats;
 import dev.danmaku.gateway.fanout.Outbox;
 import dev.danmaku.gateway.fanout.SharedBatch;
+import dev.danmaku.gateway.metrics.GatewayMetrics;
 import dev.danmaku.gateway.room.RoomViewer;
 import dev.danmaku.protocol.ClientFrame;
 import dev.danmaku.protocol.CloseCode;
@@ -68,6 +69,7 @@ public final class Connection implements RoomViewer {
     private final SendLimiter limiter;
     private final Outbox outbound;
     private final OutboundStats stats;
+    private final GatewayMetrics.Writer written;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Sinks.One<CloseStatus> closeSignal = Sinks.one();
     private final Set<String> rooms = ConcurrentHashMap.newKeySet();
@@ -94,6 +96,7 @@ public final class Connection implements RoomViewer {
         this.limiter = new SendLimiter(settings, services.timeMeter());
         this.stats = stats;
         this.outbound = new Outbox(settings.queueCapacity(), settings.queueHeadroom(), System::nanoTime, stats);
+        this.written = services.metrics().writer(codec);
     }
 
     public String id() {
@@ -358,6 +361,7 @@ public final class Connection implements RoomViewer {
         byte[] bytes = item instanceof SharedBatch batch
                 ? batch.bytes(codec)
                 : codec.encode(((Outbound.Frame) item).frame());
+        written.written(item, bytes.length);
         DataBuffer buffer = session.bufferFactory().wrap(bytes); // no copy: shared bytes are read-only
         return new WebSocketMessage(codec.binary() ? WebSocketMessage.Type.BINARY : WebSocketMessage.Type.TEXT,
                 buffer);

@@ -66,6 +66,14 @@ public final class HttpSends {
     }
 
     public Mono<Outcome> send(Identity identity, String room, Kind kind, byte[] body) {
+        return attempt(identity, room, kind, body).doOnNext(outcome -> {
+            if (outcome instanceof Refused refused) {
+                services.metrics().refused(refused.code());
+            }
+        });
+    }
+
+    private Mono<Outcome> attempt(Identity identity, String room, Kind kind, byte[] body) {
         ClientFrame.RoomFrame frame;
         try {
             frame = decode(room, kind, body);

@@ -67,6 +67,7 @@ class OutboxTest {
         assertThat(outbox.offer(comments("r1", 4, 3))).isEqualTo(Outbox.Result.SKIPPED);
         assertThat(outbox.offer(comments("r1", 5, 2))).isEqualTo(Outbox.Result.SKIPPED);
         assertThat(stats.skippedBatches()).isEqualTo(2);
+        assertThat(stats.droppedComments()).as("their comments, the slow drops of the metrics").isEqualTo(5);
         now += 500;
         assertThat(outbox.lagging(now)).isEqualTo(500);
 
@@ -93,6 +94,7 @@ class OutboxTest {
         assertThat(batch.gifts()).hasSize(1);
         assertThat(batch.totals()).isNotNull();
         assertThat(batch.dropped()).as("2 skipped, 1 stripped").isEqualTo(3);
+        assertThat(stats.droppedComments()).isEqualTo(3);
     }
 
     @Test

@@ -9,10 +9,12 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
@@ -62,6 +64,8 @@ public final class KafkaRoomFeed implements RoomFeed, AutoCloseable {
     private final Thread thread;
     private volatile boolean running = true;
     private volatile Set<String> assignedRooms = Set.of();
+    private final LongAdder batchesRead = new LongAdder();
+    private volatile long lag;
 
     // feed thread only
     private final Map<String, Followed> followed = new HashMap<>();
@@ -101,6 +105,19 @@ public final class KafkaRoomFeed implements RoomFeed, AutoCloseable {
     /** The rooms whose topics the consumer is assigned now (for metrics and tests). */
     public Set<String> assignedRooms() {
         return assignedRooms;
+    }
+
+    /** Records read from room topics so far (for metrics). */
+    public long batchesRead() {
+        return batchesRead.sum();
+    }
+
+    /**
+     * Committed records not yet read, summed over the assigned room topics, as of the last poll
+     * (for metrics). Partitions whose lag the consumer does not know yet count as 0.
+     */
+    public long lag() {
+        return lag;
     }
 
     /** Stops the thread and closes the consumer; waits a few seconds at most. */
@@ -163,6 +180,7 @@ public final class KafkaRoomFeed implements RoomFeed, AutoCloseable {
             return;
         }
         if (consumer.assignment().isEmpty()) {
+            lag = 0;
             // poll() refuses to run without an assignment; submit() unparks
             if (commands.isEmpty()) {
                 LockSupport.parkNanos(IDLE_PARK.toNanos());
@@ -170,7 +188,21 @@ public final class KafkaRoomFeed implements RoomFeed, AutoCloseable {
             return;
         }
         ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
+        batchesRead.add(records.count());
         dispatch(records);
+        lag = currentLag();
+    }
+
+    /** The consumer's lag from what it fetched (read_committed: up to the last stable offset), no round trip. */
+    private long currentLag() {
+        long total = 0;
+        for (TopicPartition tp : consumer.assignment()) {
+            OptionalLong partitionLag = consumer.currentLag(tp);
+            if (partitionLag.isPresent()) {
+                total += partitionLag.getAsLong();
+            }
+        }
+        return total;
     }
 
     private void startFollowing(Handle handle) {
