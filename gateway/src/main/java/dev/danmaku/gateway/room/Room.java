@@ -1,5 +1,6 @@
 package dev.danmaku.gateway.room;
 
+import dev.danmaku.gateway.LogKeys;
 import dev.danmaku.gateway.fanout.Codecs;
 import dev.danmaku.gateway.fanout.Outbound;
 import dev.danmaku.gateway.fanout.SharedBatch;
@@ -244,14 +245,15 @@ final class Room implements RoomFeed.Listener {
         try {
             ServerFrame.Batch batch = busCodec.decodeBatch(record.value());
             if (!batch.room().equals(name)) {
-                log.warn("Skipping a batch of room {} found in the topic of room {} at offset {}",
+                log.atWarn().addKeyValue(LogKeys.ROOM, name).log(
+                        "Skipping a batch of room {} found in the topic of room {} at offset {}",
                         batch.room(), name, record.offset());
                 return null;
             }
             return new SharedBatch(batch.withSeq(record.offset()), record.timestamp(), codecs);
         } catch (RuntimeException e) {
-            log.warn("Skipping an undecodable record in room {} at offset {}: {}", name, record.offset(),
-                    e.toString());
+            log.atWarn().addKeyValue(LogKeys.ROOM, name).log(
+                    "Skipping an undecodable record in room {} at offset {}: {}", name, record.offset(), e.toString());
             return null;
         }
     }

@@ -1,5 +1,6 @@
 package dev.danmaku.gateway.session;
 
+import dev.danmaku.gateway.LogKeys;
 import dev.danmaku.gateway.auth.Identity;
 import dev.danmaku.gateway.fanout.Outbound;
 import dev.danmaku.gateway.fanout.OutboundStats;
@@ -29,6 +30,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.spi.LoggingEventBuilder;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.web.reactive.socket.CloseStatus;
 import org.springframework.web.reactive.socket.WebSocketMessage;
@@ -114,6 +116,8 @@ public final class Connection implements RoomViewer {
     public Mono<Void> run(@Nullable String room, @Nullable String since) {
         lastInbound = System.nanoTime();
         lastPing = lastInbound;
+        debug().addKeyValue(LogKeys.USER, user.id())
+                .log("Connection {} opened ({}, user {})", id, codec.subprotocol(), user.id());
         send(new ServerFrame.Welcome(id, user,
                 new ServerFrame.Heartbeat(settings.heartbeatInterval().toMillis(), settings.heartbeatTimeout().toMillis()),
                 ServerFrame.ClientLimits.of(settings.limits())));
@@ -159,7 +163,7 @@ public final class Connection implements RoomViewer {
                 });
         Mono<Void> send = session.send(Flux.merge(frames, pings).takeUntilOther(closeSignal.asMono()))
                 .onErrorResume(e -> {
-                    log.debug("Connection {}: send failed: {}", id, e.toString());
+                    debug().log("Connection {}: send failed: {}", id, e.toString());
                     close(CloseCode.GOING_AWAY);
                     return Mono.empty();
                 });
@@ -174,6 +178,7 @@ public final class Connection implements RoomViewer {
      */
     public void close(CloseCode code) {
         if (closed.compareAndSet(false, true)) {
+            debug().addKeyValue(LogKeys.CODE, code.code()).log("Connection {} closing with {}", id, code.code());
             closeSignal.tryEmitValue(new CloseStatus(code.code(), code.reason()));
         }
     }
@@ -190,12 +195,12 @@ public final class Connection implements RoomViewer {
         }
         Outbox.Result result = outbound.offer(item); // never blocks
         if (result == Outbox.Result.OVERFLOW) {
-            log.debug("Connection {}: outbound queue full, closing", id);
+            debug().log("Connection {}: outbound queue full, closing", id);
             closeSlow();
             return false;
         }
         if (result == Outbox.Result.SKIPPED && outbound.lagging(System.nanoTime()) > settings.maxLag().toNanos()) {
-            log.debug("Connection {}: lagging for over {}, closing", id, settings.maxLag());
+            debug().log("Connection {}: lagging for over {}, closing", id, settings.maxLag());
             closeSlow();
         }
         return true;
@@ -204,6 +209,8 @@ public final class Connection implements RoomViewer {
     /** Closes 1013 from another thread: the caller may hold a room's lock. */
     private void closeSlow() {
         if (closed.compareAndSet(false, true)) {
+            debug().addKeyValue(LogKeys.CODE, CloseCode.TRY_AGAIN_LATER.code())
+                    .log("Connection {} closing with {}: reads too slowly", id, CloseCode.TRY_AGAIN_LATER.code());
             stats.slowClosed();
             CloseStatus status = new CloseStatus(CloseCode.TRY_AGAIN_LATER.code(), CloseCode.TRY_AGAIN_LATER.reason());
             Schedulers.parallel().schedule(() -> closeSignal.tryEmitValue(status));
@@ -213,7 +220,7 @@ public final class Connection implements RoomViewer {
     /** Drops the socket without a close handshake (the peer did not take the close frame). */
     private void abort() {
         if (session.getAttributes().get(GatewayWebSocketService.CHANNEL_ATTRIBUTE) instanceof Channel channel) {
-            log.debug("Connection {}: close frame not taken within {}, dropping the socket", id, CLOSE_GRACE);
+            debug().log("Connection {}: close frame not taken within {}, dropping the socket", id, CLOSE_GRACE);
             channel.close();
         }
     }
@@ -251,6 +258,7 @@ public final class Connection implements RoomViewer {
             return join(join.room(), join.since());
         }
         if (frame instanceof ClientFrame.Leave leave) {
+            debug().addKeyValue(LogKeys.ROOM, leave.room()).log("Connection {} leaves {}", id, leave.room());
             rooms.remove(leave.room());
             services.rooms().leave(leave.room(), this);
             outbound.forget(leave.room());
@@ -304,9 +312,11 @@ public final class Connection implements RoomViewer {
             return Mono.empty();
         }
         rooms.add(room);
+        debug().addKeyValue(LogKeys.ROOM, room).log("Connection {} joins {} (since {})", id, room, since);
         return services.rooms().join(room, since, this)
                 .onErrorResume(e -> {
-                    log.debug("Connection {}: join of {} failed: {}", id, room, e.toString());
+                    debug().addKeyValue(LogKeys.ROOM, room).log("Connection {}: join of {} failed: {}", id, room,
+                            e.toString());
                     rooms.remove(room);
                     services.rooms().leave(room, this);
                     send(ServerFrame.Error.of(ErrorCode.UNAVAILABLE, null));
@@ -329,7 +339,7 @@ public final class Connection implements RoomViewer {
                 rateLimited = 0;
             }
             if (++rateLimited >= settings.abuseFrames()) {
-                log.debug("Connection {}: {} sends rate limited within {}, closing", id, rateLimited,
+                debug().log("Connection {}: {} sends rate limited within {}, closing", id, rateLimited,
                         settings.abuseWindow());
                 close(CloseCode.TOO_MANY_REQUESTS);
             }
@@ -343,7 +353,7 @@ public final class Connection implements RoomViewer {
                     }
                 })
                 .onErrorResume(e -> {
-                    log.debug("Connection {}: send not stored: {}", id, e.toString());
+                    debug().log("Connection {}: send not stored: {}", id, e.toString());
                     // a refusal with a protocol code (muted) is told as such; anything else is the broker
                     send(e instanceof ProtocolException refused ? ServerFrame.Error.of(refused)
                             : ServerFrame.Error.of(ErrorCode.UNAVAILABLE, ackId));
@@ -371,7 +381,7 @@ public final class Connection implements RoomViewer {
     private @Nullable WebSocketMessage heartbeat() {
         long now = System.nanoTime();
         if (outbound.lagging(now) > settings.maxLag().toNanos()) {
-            log.debug("Connection {}: lagging for over {}, closing", id, settings.maxLag());
+            debug().log("Connection {}: lagging for over {}, closing", id, settings.maxLag());
             closeSlow();
             return null;
         }
@@ -386,7 +396,7 @@ public final class Connection implements RoomViewer {
         return null;
     }
 
-    private static CloseCode closeCodeFor(Throwable error) {
+    private CloseCode closeCodeFor(Throwable error) {
         for (Throwable t = error; t != null; t = t.getCause()) {
             if (t instanceof TooLongFrameException || t instanceof DecompressionException) {
                 return CloseCode.MESSAGE_TOO_BIG;
@@ -396,8 +406,16 @@ public final class Connection implements RoomViewer {
                         ? CloseCode.MESSAGE_TOO_BIG : CloseCode.POLICY_VIOLATION;
             }
         }
-        log.debug("Inbound failed: {}", error.toString());
+        debug().log("Connection {}: inbound failed: {}", id, error.toString());
         return CloseCode.SERVER_ERROR;
+    }
+
+    /**
+     * A DEBUG line about this connection, its id as a key-value pair (add the room's where there is
+     * one). Set per call, not in the MDC: the connection's work runs on several threads.
+     */
+    private LoggingEventBuilder debug() {
+        return log.atDebug().addKeyValue(LogKeys.CONNECTION, id);
     }
 
     private void leaveAll() {

@@ -1,5 +1,6 @@
 package dev.danmaku.gateway.state;
 
+import dev.danmaku.gateway.LogKeys;
 import dev.danmaku.protocol.bus.RoomState;
 import dev.danmaku.protocol.bus.Topics;
 import dev.danmaku.protocol.codec.BusCodec;
@@ -170,7 +171,8 @@ public final class KafkaRoomStates implements RoomStates, SmartLifecycle {
                 cache.put(room, state);
             }
         } catch (RuntimeException e) {
-            log.warn("Skipped an undecodable state of room {} at offset {}", room, record.offset(), e);
+            log.atWarn().addKeyValue(LogKeys.ROOM, room).setCause(e)
+                    .log("Skipped an undecodable state of room {} at offset {}", room, record.offset());
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.danmaku.gateway.room.kafka;
 
+import dev.danmaku.gateway.LogKeys;
 import dev.danmaku.gateway.room.RoomFeed;
 import dev.danmaku.protocol.bus.Topics;
 import java.time.Clock;
@@ -303,7 +304,8 @@ public final class KafkaRoomFeed implements RoomFeed, AutoCloseable {
                 MAX_RETRY.toNanos());
         f.nextAttempt = System.nanoTime() + delay;
         if (f.attempts == 1) {
-            log.warn("Cannot resolve the offsets of room {} ({}); retrying", f.handle.room, error.toString());
+            log.atWarn().addKeyValue(LogKeys.ROOM, f.handle.room)
+                    .log("Cannot resolve the offsets of room {} ({}); retrying", f.handle.room, error.toString());
         }
     }
 
@@ -409,7 +411,7 @@ public final class KafkaRoomFeed implements RoomFeed, AutoCloseable {
         try {
             call.accept(f.handle.listener);
         } catch (RuntimeException e) {
-            log.warn("Room {} listener failed", f.handle.room, e);
+            log.atWarn().addKeyValue(LogKeys.ROOM, f.handle.room).setCause(e).log("Room {} listener failed", f.handle.room);
         }
     }
 
