@@ -1,5 +1,6 @@
 package dev.danmaku.gateway.metrics;
 
+import dev.danmaku.gateway.fanout.Codecs;
 import dev.danmaku.gateway.room.kafka.KafkaRoomFeed;
 import dev.danmaku.gateway.session.GatewayWebSocketHandler;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -15,8 +16,12 @@ import org.springframework.context.annotation.Configuration;
 public class MetricsConfiguration {
 
     @Bean
-    GatewayMetrics gatewayTrafficMetrics(ObjectProvider<MeterRegistry> registry, Clock clock) {
-        return new GatewayMetrics(registry.getIfAvailable(SimpleMeterRegistry::new), clock);
+    GatewayMetrics gatewayTrafficMetrics(ObjectProvider<MeterRegistry> registry, Clock clock, Codecs codecs) {
+        GatewayMetrics metrics = new GatewayMetrics(registry.getIfAvailable(SimpleMeterRegistry::new), clock);
+        // every codec's series from the start (at 0), not from its first connection
+        codecs.subprotocols().forEach(subprotocol -> metrics.writer(codecs.forSubprotocol(subprotocol)));
+        metrics.writer(GatewayMetrics.SSE);
+        return metrics;
     }
 
     @Bean
