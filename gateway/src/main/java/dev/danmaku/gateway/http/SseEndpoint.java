@@ -43,7 +43,7 @@ public final class SseEndpoint {
     private final FrameCodec json;
     private final ConnectionSettings settings;
     private final OutboundStats stats;
-    private final GatewayMetrics.Writer written;
+    private final GatewayMetrics metrics;
 
     public SseEndpoint(RoomRegistry rooms, FrameCodec json, ConnectionSettings settings, OutboundStats stats,
                        GatewayMetrics metrics) {
@@ -51,7 +51,7 @@ public final class SseEndpoint {
         this.json = json;
         this.settings = settings;
         this.stats = stats;
-        this.written = metrics.writer(GatewayMetrics.SSE);
+        this.metrics = metrics;
     }
 
     public RouterFunction<ServerResponse> routes() {
@@ -76,7 +76,7 @@ public final class SseEndpoint {
                         .data("{\"type\":\"error\",\"code\":\"" + ErrorCode.UNAVAILABLE.wire() + "\"}")
                         .build()))
                 .flux();
-        Flux<ServerSentEvent<String>> events = viewer.outbox.flux().map(this::event);
+        Flux<ServerSentEvent<String>> events = viewer.outbox.flux().map(item -> event(item, viewer.written));
         Flux<ServerSentEvent<String>> keepAlive = Flux.interval(settings.heartbeatInterval())
                 .map(tick -> ServerSentEvent.<String>builder().comment("keep-alive").build());
         Flux<ServerSentEvent<String>> body = Flux.merge(joining, events, keepAlive)
@@ -86,7 +86,7 @@ public final class SseEndpoint {
                 .body(body, ServerSentEvent.class);
     }
 
-    private ServerSentEvent<String> event(Outbound item) {
+    private ServerSentEvent<String> event(Outbound item, GatewayMetrics.Writer written) {
         if (item instanceof SharedBatch batch) {
             byte[] bytes = batch.bytes(json);
             written.written(item, bytes.length);
@@ -127,6 +127,7 @@ public final class SseEndpoint {
         private final Outbox outbox = new Outbox(settings.queueCapacity(), settings.queueHeadroom(), System::nanoTime,
                 stats);
         private final Sinks.One<Boolean> ended = Sinks.one();
+        private final GatewayMetrics.Writer written = metrics.writer(GatewayMetrics.SSE);
 
         @Override
         public boolean deliver(Outbound item) {

@@ -19,26 +19,29 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The gateway's traffic metrics (names agreed in {@code docs/gateway.md}, "Metrics"; Prometheus
+ * The gateway's traffic metrics (every one described in {@code docs/operations.md}; Prometheus
  * renders {@code danmaku.gateway.frames.out} as {@code danmaku_gateway_frames_out_total}).
  *
  * <p>Everything a viewer is sent is counted once, where its bytes are handed to the socket: a
- * connection gets its codec's {@link Writer} once and calls {@link Writer#written} for each
- * frame it writes. That call allocates nothing (meters are resolved per codec up front) and costs
- * a few striped-counter increments, plus one histogram sample per batch with comments.
+ * connection gets a {@link Writer} of its codec and calls {@link Writer#written} for each frame
+ * it writes. That call allocates nothing and costs a few striped-counter increments; one batch
+ * with comments in {@value #LATENCY_STRIDE} per connection is also a latency sample.
  *
  * <ul>
  *   <li>{@value #FRAMES_OUT}, {@value #BYTES_OUT} (tag {@code codec}: {@code json}, {@code cbor},
  *       {@code sse}): data frames (not PINGs) and their payload bytes.</li>
  *   <li>{@value #DELIVERIES}: comments written to viewers: a batch of {@code n} comments written to
  *       {@code v} viewers adds {@code n × v}.</li>
- *   <li>{@value #LATENCY}: for each batch with comments written to a viewer, the age of its oldest
- *       comment: from when a gateway accepted it ({@code BatchComment.ts}, the {@code Ingress}
- *       timestamp the aggregator carries over) to now. Across nodes it includes their clock skew
- *       (negative ages count as 0); batches replayed on a resume count with their real age.</li>
+ *   <li>{@value #LATENCY}: for a batch with comments written to a viewer (one in
+ *       {@value #LATENCY_STRIDE} per connection), the age of its oldest comment: from when a
+ *       gateway accepted it ({@code BatchComment.ts}, the {@code Ingress} timestamp the aggregator
+ *       carries over) to now. Across nodes it includes their clock skew (negative ages count as
+ *       0); batches replayed on a resume count with their real age.</li>
  *   <li>{@value #JOINS}: {@code joined} frames written.</li>
  *   <li>{@value #DROPS} (tag {@code reason}): frames refused with an {@code error} (the reason is
  *       the protocol's error code: {@code rate_limited}, {@code bad_request}, {@code too_long},
@@ -68,6 +71,9 @@ public final class GatewayMetrics {
     private static final String DROPS_DESCRIPTION =
             "frames refused (reason = error code) and comments not sent to lagging viewers (slow)";
 
+    /** One viewer-batch in this many is a latency sample (per connection). */
+    public static final int LATENCY_STRIDE = 8;
+
     /** Bucket bounds of the latency histogram: around a window (~100 ms) up to a broken pipeline. */
     private static final Duration[] LATENCY_BUCKETS = {
             Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(150),
@@ -78,22 +84,23 @@ public final class GatewayMetrics {
     private final MeterRegistry registry;
     private final Clock clock;
     private final Counter joins;
-    private final Counter deliveries;
+    private final LongAdder deliveries = new LongAdder();
     private final Timer latency;
     /** By {@link ErrorCode#ordinal()}. */
     private final Counter[] refused;
-    private final ConcurrentMap<String, Writer> writers = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, CodecMeters> codecs = new ConcurrentHashMap<>();
 
     public GatewayMetrics(MeterRegistry registry, Clock clock) {
         this.registry = registry;
         this.clock = clock;
         this.joins = Counter.builder(JOINS).description("joined frames written (room joins answered)")
                 .register(registry);
-        this.deliveries = Counter.builder(DELIVERIES)
+        FunctionCounter.builder(DELIVERIES, deliveries, LongAdder::sum)
                 .description("comments written to viewers (comments of a batch x viewers it was written to)")
                 .register(registry);
         this.latency = Timer.builder(LATENCY)
-                .description("age of a batch's oldest comment when written to a viewer (accepted at a gateway -> written)")
+                .description("age of a batch's oldest comment when written to a viewer (accepted at a gateway -> written),"
+                        + " one viewer-batch in " + LATENCY_STRIDE)
                 .serviceLevelObjectives(LATENCY_BUCKETS)
                 .register(registry);
         ErrorCode[] codes = ErrorCode.values();
@@ -108,15 +115,25 @@ public final class GatewayMetrics {
         return new GatewayMetrics(new SimpleMeterRegistry(), Clock.systemUTC());
     }
 
-    /** The writer of frames in this codec (one per codec; cheap to call once per connection). */
+    /** A writer for one connection speaking this codec (a small object; its meters are shared). */
     public Writer writer(FrameCodec codec) {
-        String subprotocol = codec.subprotocol();
-        return writer(subprotocol.substring(subprotocol.lastIndexOf('.') + 1));
+        return writer(codecName(codec));
     }
 
-    /** The writer of frames tagged with this codec name ({@link #SSE} for Server-Sent Events). */
+    /** A writer for one stream of frames tagged with this codec name ({@link #SSE} for Server-Sent Events). */
     public Writer writer(String codecName) {
-        return writers.computeIfAbsent(codecName, Writer::new);
+        return new Writer(codecs.computeIfAbsent(codecName, CodecMeters::new));
+    }
+
+    /** Registers a codec's series now (at 0), rather than at its first connection. */
+    public void register(String codecName) {
+        codecs.computeIfAbsent(codecName, CodecMeters::new);
+    }
+
+    /** The {@code codec} tag of a WebSocket subprotocol: {@code danmaku.v1.json} is {@code json}. */
+    public static String codecName(FrameCodec codec) {
+        String subprotocol = codec.subprotocol();
+        return subprotocol.substring(subprotocol.lastIndexOf('.') + 1);
     }
 
     /** Counts a send refused outside a connection's frames (HTTP sends), by its error code. */
@@ -145,37 +162,50 @@ public final class GatewayMetrics {
         return Counter.builder(DROPS).tag("reason", reason).description(DROPS_DESCRIPTION).register(registry);
     }
 
-    private void delivered(ServerFrame.Batch batch) {
-        List<ServerFrame.BatchComment> comments = batch.comments();
-        int count = comments.size();
-        if (count == 0) {
-            return;
-        }
+    private void sampleLatency(List<ServerFrame.BatchComment> comments) {
         long oldest = Long.MAX_VALUE;
-        for (int i = 0; i < count; i++) { // by index: no iterator per viewer
+        for (int i = 0; i < comments.size(); i++) { // by index: no iterator
             oldest = Math.min(oldest, comments.get(i).ts());
         }
-        deliveries.increment(count);
         latency.record(Math.max(0, clock.millis() - oldest), TimeUnit.MILLISECONDS);
     }
 
-    /** Counts what one codec's connections write. Thread-safe; allocates nothing per call. */
-    public final class Writer {
+    /** A codec's frame and byte counts, shared by its connections. */
+    private final class CodecMeters {
 
-        private final Counter frames;
-        private final Counter bytes;
+        final LongAdder frames = new LongAdder();
+        final LongAdder bytes = new LongAdder();
 
-        private Writer(String codec) {
-            this.frames = Counter.builder(FRAMES_OUT).tag("codec", codec)
+        CodecMeters(String codec) {
+            FunctionCounter.builder(FRAMES_OUT, frames, LongAdder::sum).tag("codec", codec)
                     .description("data frames written to viewers").register(registry);
-            this.bytes = Counter.builder(BYTES_OUT).tag("codec", codec)
+            FunctionCounter.builder(BYTES_OUT, bytes, LongAdder::sum).tag("codec", codec)
                     .description("payload bytes written to viewers").register(registry);
         }
+    }
 
-        /** A frame of {@code size} payload bytes is being written to a viewer. */
+    /**
+     * Counts what one connection (or SSE stream) writes. Its calls must not overlap (a
+     * connection writes one frame at a time); it allocates nothing per call. Frames, bytes and
+     * deliveries are striped counters ({@link LongAdder}); the latency histogram, the costly
+     * part (a clock read and a bucket search), is sampled: one batch with comments in
+     * {@value #LATENCY_STRIDE} per connection, from a random start, which keeps the percentiles
+     * of all (viewer, batch) pairs.
+     */
+    public final class Writer {
+
+        private final CodecMeters meters;
+        /** Batches with comments written, from a random start: sampled when a multiple of the stride. */
+        private int batches = ThreadLocalRandom.current().nextInt(LATENCY_STRIDE);
+
+        private Writer(CodecMeters meters) {
+            this.meters = meters;
+        }
+
+        /** A frame of {@code size} payload bytes is being written to the viewer. */
         public void written(Outbound item, int size) {
-            frames.increment();
-            bytes.increment(size);
+            meters.frames.increment();
+            meters.bytes.add(size);
             if (item instanceof SharedBatch shared) {
                 delivered(shared.batch());
             } else if (item instanceof Outbound.Frame own) {
@@ -187,6 +217,17 @@ public final class GatewayMetrics {
                 } else if (frame instanceof ServerFrame.Error error) {
                     refused(error.code());
                 }
+            }
+        }
+
+        private void delivered(ServerFrame.Batch batch) {
+            List<ServerFrame.BatchComment> comments = batch.comments();
+            if (comments.isEmpty()) {
+                return;
+            }
+            deliveries.add(comments.size());
+            if (batches++ % LATENCY_STRIDE == 0) {
+                sampleLatency(comments);
             }
         }
     }

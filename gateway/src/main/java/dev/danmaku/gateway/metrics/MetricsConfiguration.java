@@ -19,8 +19,9 @@ public class MetricsConfiguration {
     GatewayMetrics gatewayTrafficMetrics(ObjectProvider<MeterRegistry> registry, Clock clock, Codecs codecs) {
         GatewayMetrics metrics = new GatewayMetrics(registry.getIfAvailable(SimpleMeterRegistry::new), clock);
         // every codec's series from the start (at 0), not from its first connection
-        codecs.subprotocols().forEach(subprotocol -> metrics.writer(codecs.forSubprotocol(subprotocol)));
-        metrics.writer(GatewayMetrics.SSE);
+        codecs.subprotocols().forEach(subprotocol ->
+                metrics.register(GatewayMetrics.codecName(codecs.forSubprotocol(subprotocol))));
+        metrics.register(GatewayMetrics.SSE);
         return metrics;
     }
 

@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.danmaku.gateway.GatewayApplication;
+import dev.danmaku.gateway.metrics.GatewayMetrics;
 import dev.danmaku.kafka.local.LocalKafka;
 import dev.danmaku.protocol.ClientFrame;
+import dev.danmaku.protocol.Mode;
 import dev.danmaku.protocol.ServerFrame;
 import dev.danmaku.protocol.bus.Ingress;
 import dev.danmaku.protocol.bus.Topics;
@@ -22,7 +24,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -43,8 +47,8 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The gateway's metrics ({@code GatewayMetrics}) read from {@code /actuator/prometheus} while
- * real WebSocket clients send and watch, against the shared real broker. The test stands in for
+ * The gateway's metrics ({@link GatewayMetrics}) read from {@code /actuator/prometheus} while
+ * real WebSocket and Server-Sent Events clients send and watch, against the shared real broker. The test stands in for
  * the aggregator: it reads the comments the gateway published to {@code danmaku.ingress} and
  * writes them, with their accept timestamps, as one batch to the room's topic.
  */
@@ -81,14 +85,21 @@ class GatewayMetricsIntegrationTest {
     }
 
     @Test
-    void countersMoveByWhatViewersWereWrittenAndTheLatencyHistogramCountsEachBatchPerViewer() throws Exception {
+    void countersMoveByWhatViewersWereWrittenAndTheLatencyHistogramSamplesOneBatchInEightPerViewer() throws Exception {
         String room = "metrics-" + UUID.randomUUID().toString().substring(0, 8);
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
             admin.createTopics(List.of(new NewTopic(Topics.room(room), 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
         }
         Map<String, Double> before = scrape();
 
-        // three viewers (two JSON, one CBOR) and a sender that watches nothing
+        // four viewers (two JSON, one CBOR, one Server-Sent Events) and a sender that watches nothing
+        List<String> sse = new CopyOnWriteArrayList<>();
+        HttpResponse<Stream<String>> sseResponse = http.send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + port + "/sse/rooms/" + room)).build(), HttpResponse.BodyHandlers.ofLines());
+        Thread sseReader = new Thread(() -> sseResponse.body().forEach(sse::add), "sse-reader");
+        sseReader.setDaemon(true);
+        sseReader.start();
+        await().atMost(WAIT).until(() -> sse.stream().anyMatch(line -> line.startsWith("event:joined")));
         List<WsClient> json = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
             json.add(WsClient.connect(http, ws("room=" + room)));
@@ -124,30 +135,44 @@ class GatewayMetricsIntegrationTest {
         long rateLimited = sender.seen().stream().filter(f -> f.path("code").asString().equals("rate_limited")).count();
         assertThat(rateLimited).as("sends beyond the burst of 10").isPositive();
 
-        // the aggregator's part: the first three comments, with their accept times, as one batch
-        List<ServerFrame.BatchComment> comments = acceptedComments(room, List.of("m-0", "m-1", "m-2"));
-        ServerFrame.Batch batch = ServerFrame.Batch.ofComments(room, System.currentTimeMillis(), comments, 0);
+        // the aggregator's part: the first three comments, with their accept times, as one batch,
+        // then seven batches of one comment (a latency sample is one batch in eight per viewer)
+        List<ServerFrame.BatchComment> accepted = acceptedComments(room, List.of("m-0", "m-1", "m-2"));
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
                 ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
                 ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class))) {
-            producer.send(new ProducerRecord<>(Topics.room(room), room.getBytes(StandardCharsets.UTF_8),
-                    BUS.encodeBatch(batch))).get(30, TimeUnit.SECONDS);
+            for (int i = 0; i < GatewayMetrics.LATENCY_STRIDE; i++) {
+                long now = System.currentTimeMillis();
+                List<ServerFrame.BatchComment> comments = i == 0 ? accepted : List.of(new ServerFrame.BatchComment(
+                        "b-" + i, accepted.get(0).user(), "batch " + i, "#ffffff", Mode.SCROLL, now));
+                producer.send(new ProducerRecord<>(Topics.room(room), room.getBytes(StandardCharsets.UTF_8),
+                        BUS.encodeBatch(ServerFrame.Batch.ofComments(room, now, comments, 0)))).get(30, TimeUnit.SECONDS);
+            }
         }
         for (WsClient viewer : viewers) {
             assertThat(viewer.next("batch").path("comments")).hasSize(3);
+            for (int i = 1; i < GatewayMetrics.LATENCY_STRIDE; i++) {
+                assertThat(viewer.next("batch").path("comments")).hasSize(1);
+            }
         }
+        await().atMost(WAIT).until(() -> sse.stream().filter(line -> line.startsWith("event:batch")).count()
+                == GatewayMetrics.LATENCY_STRIDE);
+        int comments = 3 + GatewayMetrics.LATENCY_STRIDE - 1;
 
         int jsonFrames = json.stream().mapToInt(c -> c.drain().size()).sum();
         int cborFrames = cbor.drain().size();
         await().atMost(WAIT).untilAsserted(() -> {
             Map<String, Double> after = scrape();
             assertThat(delta(before, after, "danmaku_gateway_deliveries_total"))
-                    .as("deliveries = 3 comments x 3 viewers").isEqualTo(9);
-            assertThat(delta(before, after, "danmaku_gateway_joins_total")).isEqualTo(3);
-            assertThat(delta(before, after, "danmaku_gateway_batches_total")).as("batches read").isEqualTo(1);
+                    .as("deliveries = comments x 4 viewers").isEqualTo(comments * 4);
+            assertThat(delta(before, after, "danmaku_gateway_joins_total")).isEqualTo(4);
+            assertThat(delta(before, after, "danmaku_gateway_batches_total")).as("batches read")
+                    .isEqualTo(GatewayMetrics.LATENCY_STRIDE);
             assertThat(delta(before, after, "danmaku_gateway_frames_out_total", "codec=\"cbor\""))
-                    .as("welcome, joined, batch").isEqualTo(cborFrames).isEqualTo(3);
+                    .as("welcome, joined, the batches").isEqualTo(cborFrames).isEqualTo(2 + GatewayMetrics.LATENCY_STRIDE);
+            assertThat(delta(before, after, "danmaku_gateway_frames_out_total", "codec=\"sse\""))
+                    .as("joined, the batches").isEqualTo(1 + GatewayMetrics.LATENCY_STRIDE);
             assertThat(delta(before, after, "danmaku_gateway_frames_out_total", "codec=\"json\""))
                     .as("every frame the JSON clients received").isEqualTo(jsonFrames);
             assertThat(delta(before, after, "danmaku_gateway_bytes_out_total", "codec=\"cbor\"")).isPositive();
@@ -158,10 +183,10 @@ class GatewayMetricsIntegrationTest {
             assertThat(delta(before, after, "danmaku_gateway_drops_total", "reason=\"bad_request\"")).isEqualTo(1);
             assertThat(seriesIn(after, "danmaku_gateway_drops_total", "reason=\"slow\"")).isNotEmpty();
 
-            // one sample per viewer written the batch, all of them within 30 s of acceptance
-            assertThat(delta(before, after, "danmaku_gateway_latency_seconds_count")).isEqualTo(3);
-            assertThat(delta(before, after, "danmaku_gateway_latency_seconds_bucket", "le=\"+Inf\"")).isEqualTo(3);
-            assertThat(delta(before, after, "danmaku_gateway_latency_seconds_bucket", "le=\"30.0\"")).isEqualTo(3);
+            // one sample per viewer in eight batches, all of them within 30 s of acceptance
+            assertThat(delta(before, after, "danmaku_gateway_latency_seconds_count")).isEqualTo(4);
+            assertThat(delta(before, after, "danmaku_gateway_latency_seconds_bucket", "le=\"+Inf\"")).isEqualTo(4);
+            assertThat(delta(before, after, "danmaku_gateway_latency_seconds_bucket", "le=\"30.0\"")).isEqualTo(4);
             assertThat(delta(before, after, "danmaku_gateway_latency_seconds_sum")).isGreaterThanOrEqualTo(0);
 
             assertThat(after.get(seriesIn(after, "danmaku_gateway_consumer_lag"))).as("caught up").isEqualTo(0.0);
@@ -171,6 +196,7 @@ class GatewayMetricsIntegrationTest {
         });
         json.forEach(WsClient::close);
         cbor.close();
+        sseResponse.body().close();
     }
 
     // ---- helpers ----
