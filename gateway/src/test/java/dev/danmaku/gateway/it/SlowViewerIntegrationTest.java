@@ -126,6 +126,7 @@ class SlowViewerIntegrationTest {
             throws Exception {
         OutboundStats stats = gateway.getBean(GatewayWebSocketHandler.class).outboundStats();
         GatewayWebSocketHandler handler = gateway.getBean(GatewayWebSocketHandler.class);
+        long droppedBefore = stats.droppedComments();
         String room = "slow-" + UUID.randomUUID().toString().substring(0, 8);
         admin.createTopics(List.of(new NewTopic(Topics.room(room), 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
 
@@ -172,6 +173,9 @@ class SlowViewerIntegrationTest {
             assertThat(commentsSeen + reportedDropped).as("every comment either seen or counted as dropped")
                     .isEqualTo(commentsPublished);
             assertThat(paused.ended()).as("the paused viewer caught up and stays").isFalse();
+            assertThat(stats.droppedComments() - droppedBefore)
+                    .as("the metrics' slow drops: the paused viewer's, and the stalled one's")
+                    .isGreaterThan(reportedDropped);
 
             // the stalled one is closed after max-lag, its socket dropped
             await().atMost(WAIT).until(() -> stats.slowCloses() >= 1);
