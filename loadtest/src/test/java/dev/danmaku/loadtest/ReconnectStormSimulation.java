@@ -26,7 +26,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A reconnect storm: thousands of viewers join a room, stay a while, are all dropped at the same
- * moment (each closes its socket at one shared instant) and reconnect at once with
+ * moment (each closes its socket at one shared instant: {@code -Dramp} + {@code -Dstay} after the
+ * start, or, when joining takes longer, 1.5 s after the last viewer joined) and reconnect at once with
  * {@code ?since=<the last seq they saw>}. A few senders keep comments flowing throughout, so there
  * are batches to miss and to replay. See {@link ReconnectStormSettings} for the {@code -D} knobs.
  * Request names in the report:
@@ -60,7 +61,7 @@ public class ReconnectStormSimulation extends Simulation {
 
     private final ReconnectStormSettings settings = ReconnectStormSettings.fromSystemProperties();
     private final String runTag = Target.runTag();
-    private final StormStats stats = new StormStats();
+    private final StormStats stats = new StormStats(settings.viewers());
     private final AtomicLong viewerCount = new AtomicLong();
     private final AtomicLong senderCount = new AtomicLong();
 
@@ -70,14 +71,18 @@ public class ReconnectStormSimulation extends Simulation {
                     .await(settings.timeout()).on(ws.checkTextMessage("viewer joined")
                             .matching(jsonPath("$.type").is("joined"))
                             .check(jsonPath("$.room").isEL("#{room}"), jsonPath("$.seq").ofLong().saveAs("lastSeq"))))
-            .exitHereIfFailed()
             .exec(session -> {
-                stats.joined();
+                if (session.isFailed()) {
+                    stats.joinFailed(System.currentTimeMillis());
+                } else {
+                    stats.joined(System.currentTimeMillis());
+                }
                 return session;
             })
-            // stay, reading what arrives, until the shared drop instant
+            .exitHereIfFailed()
+            // stay, reading what arrives, until the shared drop instant (fixed once all have joined)
             .asLongAs(session -> stats.untilDrop(System.currentTimeMillis()) > 0).on(
-                    pause(session -> min(READ_EVERY, Duration.ofMillis(stats.untilDrop(System.currentTimeMillis())))),
+                    pause(session -> untilDropOrRead()),
                     read())
             .exec(read())
             .exec(session -> {
@@ -144,9 +149,9 @@ public class ReconnectStormSimulation extends Simulation {
 
     @Override
     public void before() {
-        stats.dropAt(System.currentTimeMillis() + settings.dropDelay().toMillis());
+        stats.plannedDropAt(System.currentTimeMillis() + settings.dropDelay().toMillis());
         System.out.printf("ReconnectStorm: %d viewers and %d senders (%.1f comments/s each) in %d room(s) %s-%s-*;"
-                        + " all viewers dropped %d s after the start%n", settings.viewers(), settings.senders(),
+                        + " all viewers dropped at once, %d s after the start or once all have joined%n", settings.viewers(), settings.senders(),
                 settings.rate(), settings.rooms(), settings.roomPrefix(), runTag, settings.dropDelay().toSeconds());
     }
 
@@ -182,7 +187,9 @@ public class ReconnectStormSimulation extends Simulation {
         return session.set("lastSeq", progress.lastSeq());
     }
 
-    private static Duration min(Duration a, Duration b) {
-        return a.compareTo(b) <= 0 ? a : b;
+    /** The next pause of a waiting viewer: until the drop, or until its next read if that is sooner. */
+    private Duration untilDropOrRead() {
+        long until = stats.untilDrop(System.currentTimeMillis());
+        return until < READ_EVERY.toMillis() ? Duration.ofMillis(until) : READ_EVERY;
     }
 }

@@ -9,8 +9,19 @@ import java.util.concurrent.atomic.LongAdder;
  */
 final class StormStats {
 
-    /** When every viewer is dropped (epoch millis); set when the run starts. */
+    /**
+     * How long before the drop its instant is fixed: every waiting viewer wakes at least once a
+     * {@code READ_EVERY} (1 s), so each learns the instant in time to sleep until exactly then.
+     */
+    static final long LEAD_MILLIS = 1_500;
+
+    private final int viewers;
+    /** The earliest drop (epoch millis): the start plus ramp and stay; set when the run starts. */
+    private final AtomicLong plannedDropAt = new AtomicLong(Long.MAX_VALUE);
+    /** When every viewer is dropped (epoch millis); fixed once every viewer joined (or failed to). */
     private final AtomicLong dropAt = new AtomicLong(Long.MAX_VALUE);
+    private final LongAdder joinFailed = new LongAdder();
+    private final AtomicLong settledJoins = new AtomicLong();
     private final LongAdder joined = new LongAdder();
     private final LongAdder dropped = new LongAdder();
     private final LongAdder recovered = new LongAdder();
@@ -22,17 +33,41 @@ final class StormStats {
     private final LongAccumulator firstDrop = new LongAccumulator(Math::min, Long.MAX_VALUE);
     private final LongAccumulator lastDrop = new LongAccumulator(Math::max, Long.MIN_VALUE);
 
-    void dropAt(long epochMillis) {
-        dropAt.set(epochMillis);
+    /** @param viewers how many viewers join before the drop */
+    StormStats(int viewers) {
+        this.viewers = viewers;
     }
 
-    /** Milliseconds until the drop (0 once it is due). */
+    /** The run starts: the drop will be at this instant, or later if joining takes longer. */
+    void plannedDropAt(long epochMillis) {
+        plannedDropAt.set(epochMillis);
+    }
+
+    /**
+     * Milliseconds until the drop (0 once it is due); {@link Long#MAX_VALUE} while viewers are
+     * still joining: the drop waits for all of them, so that it is one instant for everybody.
+     */
     long untilDrop(long now) {
-        return Math.max(0, dropAt.get() - now);
+        long at = dropAt.get();
+        return at == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, at - now);
     }
 
-    void joined() {
+    /** A viewer joined. */
+    void joined(long now) {
         joined.increment();
+        settled(now);
+    }
+
+    /** A viewer's first join failed: it takes no part in the storm. */
+    void joinFailed(long now) {
+        joinFailed.increment();
+        settled(now);
+    }
+
+    private void settled(long now) {
+        if (settledJoins.incrementAndGet() == viewers) {
+            dropAt.compareAndSet(Long.MAX_VALUE, Math.max(plannedDropAt.get(), now + LEAD_MILLIS));
+        }
     }
 
     /** A viewer starts closing its socket now (epoch millis). */
@@ -81,10 +116,10 @@ final class StormStats {
     }
 
     String summary() {
-        return String.format("ReconnectStorm: %d viewers joined, %d dropped at once (within %d ms); %d rejoined with recovered:true,"
+        return String.format("ReconnectStorm: %d viewers joined (%d failed to), %d dropped at once (within %d ms); %d rejoined with recovered:true,"
                         + " %d with recovered:false, %d not rejoined; settled %d ms after the drop (last rejoin);"
                         + " %d batches received, %d out of order or duplicated",
-                joined.sum(), dropped.sum(), dropSpreadMillis(), recovered.sum(), notRecovered.sum(), notRejoined.sum(), settleMillis(),
+                joined.sum(), joinFailed.sum(), dropped.sum(), dropSpreadMillis(), recovered.sum(), notRecovered.sum(), notRejoined.sum(), settleMillis(),
                 batches.sum(), outOfOrder.sum());
     }
 }
