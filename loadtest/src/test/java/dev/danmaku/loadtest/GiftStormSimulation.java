@@ -2,18 +2,16 @@ package dev.danmaku.loadtest;
 
 import static io.gatling.javaapi.core.CoreDsl.StringBody;
 import static io.gatling.javaapi.core.CoreDsl.asLongAs;
+import static io.gatling.javaapi.core.CoreDsl.atOnceUsers;
 import static io.gatling.javaapi.core.CoreDsl.bodyString;
 import static io.gatling.javaapi.core.CoreDsl.details;
 import static io.gatling.javaapi.core.CoreDsl.doIf;
 import static io.gatling.javaapi.core.CoreDsl.exec;
-import static io.gatling.javaapi.core.CoreDsl.foreach;
 import static io.gatling.javaapi.core.CoreDsl.jsonPath;
 import static io.gatling.javaapi.core.CoreDsl.pace;
 import static io.gatling.javaapi.core.CoreDsl.pause;
 import static io.gatling.javaapi.core.CoreDsl.rampUsers;
 import static io.gatling.javaapi.core.CoreDsl.scenario;
-import static io.gatling.javaapi.core.CoreDsl.atOnceUsers;
-import static io.gatling.javaapi.core.CoreDsl.tryMax;
 import static io.gatling.javaapi.http.HttpDsl.http;
 import static io.gatling.javaapi.http.HttpDsl.status;
 import static io.gatling.javaapi.http.HttpDsl.ws;
@@ -113,7 +111,8 @@ public class GiftStormSimulation extends Simulation {
 
     private final ScenarioBuilder totals = scenario("totals")
             .foreach(rooms, "room").on(
-                    exec(session -> session.set("deadline", System.nanoTime() + settings.settle().toNanos())
+                    exec(session -> session.remove("body")
+                            .set("deadline", System.nanoTime() + settings.settle().toNanos())
                             .set("diff", "not read yet")),
                     asLongAs(session -> !session.getString("diff").isEmpty()
                             && System.nanoTime() < session.getLong("deadline")).on(
