@@ -44,8 +44,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Comment ids are {@code <sender>-<n>} where the sender part carries a per-run tag, so that a
  * rerun against the same rooms is not refused by the aggregator's duplicate-id suppression.
  *
- * <p>Assertions: under 1% failed requests, the 99th percentile of all response times under
- * {@code -Dp99} ms (default 2000), and the same bound on {@code comment echo} alone. A failed
+ * <p>Assertions: under 1% failed requests, and the 99th percentile of {@code comment echo} (each
+ * sender's end-to-end latency) under {@code -Dp99} ms (default 2000). The global percentiles are
+ * not asserted: they mix in the sends (about 0 ms) and the connects' handshakes. A failed
  * assertion fails the Maven build (Gatling's {@code failOnError}).
  */
 public class LiveRoomSimulation extends Simulation {
@@ -62,16 +63,9 @@ public class LiveRoomSimulation extends Simulation {
     private final AtomicLong viewerCount = new AtomicLong();
     private final AtomicLong senderCount = new AtomicLong();
 
-    private final HttpProtocolBuilder protocol = http
-            .baseUrl(settings.httpBaseUrl())
-            .wsBaseUrl(settings.wsBaseUrl())
-            .acceptHeader("application/json")
-            .contentTypeHeader("application/json")
-            // A bot is not a browser: no Origin header, so the gateway's origin allow-list does not
-            // apply (PROTOCOL.md: a handshake without Origin is allowed).
-            .disableAutoOrigin()
-            // The default warm-up request goes to an outside host; load runs talk only to the target.
-            .disableWarmUp();
+    /** The target of {@link LoadSettings}, with {@code -DlocalAddresses} (see {@link Target}). */
+    private final HttpProtocolBuilder protocol =
+            new Target(settings.target(), Target.fromSystemProperties().localAddresses()).protocol();
 
     /**
      * Matches the first {@code batch} whose comments carry this iteration's comment id; every
@@ -131,9 +125,8 @@ public class LiveRoomSimulation extends Simulation {
                 .maxDuration(settings.maxDuration())
                 .assertions(
                         global().failedRequests().percent().lt(1.0),
-                        global().responseTime().percentile(99.0).lt(settings.p99()),
-                        // The figure that matters: global percentiles are diluted by the sends,
-                        // which Gatling records too, with a response time of about 0.
+                        // The end-to-end latency alone: global percentiles mix in the sends (about
+                        // 0 ms: the write only) and the connects' handshakes (set-up, not delivery).
                         details(ECHO).responseTime().percentile(99.0).lt(settings.p99()));
     }
 

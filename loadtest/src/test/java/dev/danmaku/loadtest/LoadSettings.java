@@ -12,7 +12,8 @@ import java.util.Locale;
  * @param viewers      anonymous, watch-only WebSocket connections ({@code -Dviewers})
  * @param rooms        rooms the viewers and senders are spread over, round-robin ({@code -Drooms})
  * @param senders      signed-in connections that send comments ({@code -Dsenders})
- * @param rate         comments a second per sender ({@code -Drate})
+ * @param rate         comments a second per sender ({@code -Drate}); above 1 the aggregator's default
+ *                     per-user limit (1 a second, bursts of 3) drops comments, whose echoes then fail
  * @param duration     how long viewers stay and senders send, once connected ({@code -Dduration}, s)
  * @param ramp         over how long viewers and senders are started ({@code -Dramp}, s)
  * @param p99          the asserted bound on the 99th percentile response time ({@code -Dp99}, ms)
