@@ -133,8 +133,17 @@ class KubernetesManifestsTest {
             assertThat(str(gateway, probe, "httpGet", "port")).as(probe).isEqualTo("management");
         }
 
+        // the aggregator: only its management port (metrics and health, no Spring web server)
         Map<String, Object> aggregator = container(one(docs, "StatefulSet", "danmaku-aggregator"), "aggregator");
-        assertThat(aggregator.get("ports")).as("the aggregator runs no web server: no ports").isNull();
+        Map<String, String> aggregatorEnv = environment(docs, one(docs, "StatefulSet", "danmaku-aggregator"), aggregator);
+        assertThat(aggregatorEnv).containsKey("DANMAKU_AGGREGATOR_MANAGEMENT_PORT");
+        int aggregatorManagement = Integer.parseInt(aggregatorEnv.get("DANMAKU_AGGREGATOR_MANAGEMENT_PORT"));
+        assertThat(portNamed(aggregator, "management")).as("the aggregator's container port management")
+                .isEqualTo(aggregatorManagement);
+        assertThat(dockerfileExpose("aggregator")).as("EXPOSE of aggregator/Dockerfile").containsExactly(aggregatorManagement);
+        for (String probe : List.of("livenessProbe", "readinessProbe")) {
+            assertThat(str(aggregator, probe, "httpGet", "port")).as("aggregator " + probe).isEqualTo("management");
+        }
 
         // the Service and the Ingresses reach the port by its name
         Map<String, Object> service = one(docs, "Service", "danmaku-gateway");
