@@ -282,8 +282,16 @@ class KubernetesManifestsTest {
             if (policy == deny || str(policy, "spec", "podSelector", "matchLabels", "strimzi.io/name") != null) {
                 continue;
             }
+            if ("danmaku-aggregator".equals(str(policy, "spec", "podSelector", "matchLabels", "app.kubernetes.io/name"))) {
+                // the aggregators: only their management port (metrics), nothing else
+                assertThat(list(policy, "spec", "ingress")).as("%s", id(policy)).singleElement()
+                        .satisfies(rule -> assertThat(list(map(rule), "ports")).singleElement()
+                                .satisfies(port -> assertThat(map(port).get("port")).isEqualTo("management")));
+                continue;
+            }
             assertThat(str(policy, "spec", "podSelector", "matchLabels", "app.kubernetes.io/name"))
-                    .as("%s opens only the gateways", id(policy)).isEqualTo("danmaku-gateway");
+                    .as("%s opens only the gateways (and the aggregators' management port)", id(policy))
+                    .isEqualTo("danmaku-gateway");
         }
     }
 
