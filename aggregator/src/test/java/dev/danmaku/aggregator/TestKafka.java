@@ -6,6 +6,7 @@ import dev.danmaku.protocol.ServerFrame.Batch;
 import dev.danmaku.protocol.ServerFrame.BatchComment;
 import dev.danmaku.protocol.User;
 import dev.danmaku.protocol.bus.Ingress;
+import dev.danmaku.protocol.bus.RoomState;
 import dev.danmaku.protocol.bus.Topics;
 import dev.danmaku.protocol.codec.BusCodec;
 import java.time.Duration;
@@ -69,6 +70,31 @@ final class TestKafka {
                 "danmaku.kafka.bootstrap-servers=" + bootstrapServers(),
                 "danmaku.aggregator.group-id=" + groupId,
                 "danmaku.node-id=" + nodeId).properties(UNLIMITED).run();
+    }
+
+    /** The room's last committed state, read as a gateway or the next aggregator would. */
+    static RoomState readState(String room) {
+        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestKafka.bootstrapServers(),
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class))) {
+            List<TopicPartition> partitions = consumer.partitionsFor(Topics.STATE).stream()
+                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            RoomState[] last = new RoomState[1];
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).pollInSameThread().until(() -> {
+                for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(100))) {
+                    if (room.equals(record.key())) {
+                        last[0] = CODEC.decodeState(record.value());
+                    }
+                }
+                return end.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue());
+            });
+            return java.util.Objects.requireNonNull(last[0], "no state for " + room);
+        }
     }
 
     /** A plain producer of ingress records, as a gateway would write them. */

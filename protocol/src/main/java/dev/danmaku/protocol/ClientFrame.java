@@ -20,6 +20,7 @@ import org.jspecify.annotations.Nullable;
         @JsonSubTypes.Type(value = ClientFrame.Gift.class, name = "gift"),
         @JsonSubTypes.Type(value = ClientFrame.Ping.class, name = "ping"),
         @JsonSubTypes.Type(value = ClientFrame.Mute.class, name = "mute"),
+        @JsonSubTypes.Type(value = ClientFrame.SlowMode.class, name = "slow_mode"),
 })
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public sealed interface ClientFrame {
@@ -122,6 +123,23 @@ public sealed interface ClientFrame {
             Rules.room(room);
             Rules.userId(user);
             Rules.inRange(seconds, 1, Rules.MAX_MUTE_SECONDS, "seconds");
+        }
+    }
+
+    /**
+     * Puts {@code room} in slow mode: one comment per user every {@code seconds}, no burst; 0 ends
+     * the slow mode set this way (the configured one, if any, applies again). The room's streamer
+     * (and admins) only. A project extension (docs/protocol.md), not in PROTOCOL.md.
+     */
+    record SlowMode(String room, int seconds) implements RoomFrame {
+        @JsonCreator
+        public SlowMode(String room, @Nullable Integer seconds) {
+            this(room, Rules.required(seconds, "seconds").intValue());
+        }
+
+        public SlowMode {
+            Rules.room(room);
+            Rules.inRange(seconds, 0, Rules.MAX_SLOW_MODE_SECONDS, "seconds");
         }
     }
 }

@@ -17,6 +17,8 @@ public final class Rules {
     public static final int MAX_LIKES_PER_FRAME = 50;
     public static final int MAX_GIFTS_PER_FRAME = 999;
     public static final int MAX_MUTE_SECONDS = 30 * 24 * 3600;
+    /** The longest slow-mode interval a streamer may set (an hour). */
+    public static final int MAX_SLOW_MODE_SECONDS = 3600;
     public static final int MAX_NAME_LENGTH = 32;
 
     private Rules() {

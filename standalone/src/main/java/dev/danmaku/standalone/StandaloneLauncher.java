@@ -95,10 +95,15 @@ public final class StandaloneLauncher {
         private Services() {
         }
 
-        /** The aggregator against {@code bootstrap}. */
+        /**
+         * The aggregator against {@code bootstrap}. Its management port is off by default here (the
+         * gateway's server has the one-machine run's metrics; DANMAKU_AGGREGATOR_MANAGEMENT_PORT
+         * turns it on).
+         */
         public static org.springframework.boot.builder.SpringApplicationBuilder aggregator(String bootstrap) {
             return AggregatorApplication.builder()
-                    .properties("danmaku.kafka.bootstrap-servers=" + bootstrap);
+                    .properties("danmaku.kafka.bootstrap-servers=" + bootstrap,
+                            "danmaku.aggregator.management-port=-1");
         }
 
         /** A gateway in dev mode against {@code bootstrap}. */

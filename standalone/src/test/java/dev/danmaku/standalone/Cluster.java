@@ -18,6 +18,8 @@ import reactor.blockhound.BlockHound;
  */
 public final class Cluster {
 
+    /** The aggregator's room-idle here: a room without messages and viewers this long loses its topic. */
+    static final java.time.Duration ROOM_IDLE = java.time.Duration.ofSeconds(10);
     static final String JWT_SECRET = "test-secret-test-secret-test-secret-0123456789";
     private static final AtomicInteger ROOMS = new AtomicInteger();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -38,7 +40,10 @@ public final class Cluster {
                 // The delivery tests send faster than one viewer may and more than a window shows:
                 // the room policy (docs/aggregator.md) is tested in the aggregator's own tests.
                 .properties("danmaku.node-id=agg-1", "danmaku.aggregator.density=500",
-                        "danmaku.aggregator.comment-burst=100")
+                        "danmaku.aggregator.comment-burst=100",
+                        // room topics follow live rooms: a room idle this long loses its topic
+                        // (RoomTopicLifecycleEndToEndTest); long enough for every other test's rooms
+                        "danmaku.aggregator.room-idle=" + ROOM_IDLE.toSeconds() + "s")
                 .run();
         gatewayA = gateway("gw-a");
         gatewayB = gateway("gw-b");

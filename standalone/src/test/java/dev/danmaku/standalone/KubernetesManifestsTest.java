@@ -96,8 +96,8 @@ class KubernetesManifestsTest {
      */
     private static final Set<String> AGREED_AGGREGATOR_METRICS = Set.of(
             "danmaku_aggregator_windows_total", "danmaku_aggregator_batches_total", "danmaku_aggregator_ingress_total",
-            "danmaku_aggregator_drops_total", "danmaku_aggregator_rooms", "danmaku_aggregator_topics_created_total",
-            "danmaku_aggregator_topics_deleted_total", "danmaku_aggregator_consumer_lag",
+            "danmaku_aggregator_drops_total", "danmaku_aggregator_rooms", "danmaku_aggregator_topics_creations_total",
+            "danmaku_aggregator_topics_deletions_total", "danmaku_aggregator_consumer_lag",
             "danmaku_aggregator_window_duration_seconds_count", "danmaku_aggregator_window_duration_seconds_sum",
             "danmaku_aggregator_window_duration_seconds_max");
     /** Labels Prometheus adds when it scrapes a pod: not the application's. */
@@ -148,8 +148,17 @@ class KubernetesManifestsTest {
             assertThat(str(gateway, probe, "httpGet", "port")).as(probe).isEqualTo("management");
         }
 
+        // the aggregator: only its management port (metrics and health, no Spring web server)
         Map<String, Object> aggregator = container(one(docs, "StatefulSet", "danmaku-aggregator"), "aggregator");
-        assertThat(aggregator.get("ports")).as("the aggregator runs no web server: no ports").isNull();
+        Map<String, String> aggregatorEnv = environment(docs, one(docs, "StatefulSet", "danmaku-aggregator"), aggregator);
+        assertThat(aggregatorEnv).containsKey("DANMAKU_AGGREGATOR_MANAGEMENT_PORT");
+        int aggregatorManagement = Integer.parseInt(aggregatorEnv.get("DANMAKU_AGGREGATOR_MANAGEMENT_PORT"));
+        assertThat(portNamed(aggregator, "management")).as("the aggregator's container port management")
+                .isEqualTo(aggregatorManagement);
+        assertThat(dockerfileExpose("aggregator")).as("EXPOSE of aggregator/Dockerfile").containsExactly(aggregatorManagement);
+        for (String probe : List.of("livenessProbe", "readinessProbe")) {
+            assertThat(str(aggregator, probe, "httpGet", "port")).as("aggregator " + probe).isEqualTo("management");
+        }
 
         // the Service and the Ingresses reach the port by its name
         Map<String, Object> service = one(docs, "Service", "danmaku-gateway");
@@ -288,8 +297,16 @@ class KubernetesManifestsTest {
             if (policy == deny || str(policy, "spec", "podSelector", "matchLabels", "strimzi.io/name") != null) {
                 continue;
             }
+            if ("danmaku-aggregator".equals(str(policy, "spec", "podSelector", "matchLabels", "app.kubernetes.io/name"))) {
+                // the aggregators: only their management port (metrics), nothing else
+                assertThat(list(policy, "spec", "ingress")).as("%s", id(policy)).singleElement()
+                        .satisfies(rule -> assertThat(list(map(rule), "ports")).singleElement()
+                                .satisfies(port -> assertThat(map(port).get("port")).isEqualTo("management")));
+                continue;
+            }
             assertThat(str(policy, "spec", "podSelector", "matchLabels", "app.kubernetes.io/name"))
-                    .as("%s opens only the gateways", id(policy)).isEqualTo("danmaku-gateway");
+                    .as("%s opens only the gateways (and the aggregators' management port)", id(policy))
+                    .isEqualTo("danmaku-gateway");
         }
     }
 

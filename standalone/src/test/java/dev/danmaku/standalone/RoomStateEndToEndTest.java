@@ -54,6 +54,20 @@ class RoomStateEndToEndTest {
             long giftCount = viewer.frames("batch").stream().flatMap(b -> stream(b.path("gifts")))
                     .mapToLong(g -> g.path("count").asLong()).sum();
             assertThat(giftCount).as("gift counts in the batches, the retry not among them").isEqualTo(3);
+
+            // a late viewer's joined carries the room now: likes, gift totals, top list, viewers
+            Awaitility.await().atMost(TIMEOUT).pollInterval(Duration.ofMillis(100))
+                    .until(() -> get(cluster.portA(), "/api/rooms/" + room),
+                            s -> s.path("likes").asLong() == 5 && s.path("gifts").has("rocket"));
+            try (WsClient late = WsClient.connect(cluster.portA(), "room=" + room)) {
+                JsonNode joined = late.awaitFrame(type("joined", "room", room));
+                assertThat(joined.path("likes").asLong()).isEqualTo(5);
+                assertThat(joined.path("gifts").path("rose").path("count").asLong()).isEqualTo(2);
+                assertThat(joined.path("gifts").path("rocket").path("value").asLong()).isEqualTo(1000);
+                assertThat(joined.path("top").get(0).path("user").path("name").asString()).isEqualTo("Giver");
+                assertThat(joined.path("top").get(0).path("value").asLong()).isEqualTo(1020);
+                assertThat(joined.path("viewers").asInt()).isGreaterThanOrEqualTo(1);
+            }
         }
     }
 
@@ -121,6 +135,34 @@ class RoomStateEndToEndTest {
 
     private static java.util.stream.Stream<JsonNode> stream(JsonNode array) {
         return java.util.stream.StreamSupport.stream(array.spliterator(), false);
+    }
+
+    @Test
+    void theStreamerPutsTheRoomInSlowModeAndAViewersSecondCommentIsNotBroadcast() {
+        String room = Cluster.room("slow");
+        String streamerToken = cluster.token("Host", "streamer", List.of(room));
+        String bobToken = cluster.viewerToken("Bob");
+        try (WsClient viewer = WsClient.connect(cluster.portB(), "room=" + room);
+             WsClient streamer = WsClient.connect(cluster.portA(), "token=" + streamerToken + "&room=" + room);
+             WsClient bob = WsClient.connect(cluster.portA(), "token=" + bobToken + "&room=" + room)) {
+            viewer.awaitFrame(type("joined", "room", room));
+            streamer.awaitFrame(type("joined", "room", room));
+            bob.awaitFrame(type("joined", "room", room));
+
+            streamer.send("{\"type\":\"slow_mode\",\"room\":\"" + room + "\",\"seconds\":60}");
+            // same connection, same partition: once this is acked the slow mode is stored before it
+            streamer.send(comment(room, "s-slow", "slow mode on"));
+            streamer.awaitFrame(type("ack", "id", "s-slow"));
+            bob.send(comment(room, "b-1", "first"));
+            bob.awaitFrame(type("ack", "id", "b-1"));
+            bob.send(comment(room, "b-2", "second, too soon"));
+            bob.awaitFrame(type("ack", "id", "b-2"));
+            streamer.send(comment(room, "s-end", "the streamer is not limited"));
+            viewer.awaitFrame(f -> holds(f, "s-end"));
+
+            assertThat(viewer.comments(room)).extracting(c -> c.path("id").asString())
+                    .containsExactly("s-slow", "b-1", "s-end");
+        }
     }
 
     private static boolean holds(JsonNode frame, String commentId) {

@@ -15,6 +15,7 @@ import dev.danmaku.protocol.ServerFrame.Totals;
 import dev.danmaku.protocol.User;
 import dev.danmaku.protocol.bus.Ingress;
 import dev.danmaku.protocol.bus.RoomState;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -94,6 +95,13 @@ public final class RoomWindows {
     private final List<RoomState> uncommitted = new ArrayList<>();
     private final List<Map.Entry<String, Map<String, Streak>>> uncommittedStreaks = new ArrayList<>();
     private final Map<Outcome, Long> outcomes = new EnumMap<>(Outcome.class);
+    /** Per room in memory: when it was last active (a window drained, viewers seen), epoch millis. */
+    private final Map<String, Long> lastActive = new HashMap<>();
+    /**
+     * Rooms evicted from memory after being idle: their committed state is on the state topic and
+     * must be read back ({@link #restore}) before their next record is added. Names only.
+     */
+    private final Set<String> dormant = new java.util.HashSet<>();
     private boolean drained;
 
     public RoomWindows(RoomPolicy policy) {
@@ -108,6 +116,9 @@ public final class RoomWindows {
     /** Adds a record to its room's open window, opening one if needed. */
     public Outcome add(Ingress ingress) {
         requireNothingUncommitted();
+        if (dormant.contains(ingress.room())) {
+            throw new IllegalStateException("room " + ingress.room() + " was evicted while idle: restore its state first");
+        }
         Outcome outcome;
         if (ingress.frame() instanceof ClientFrame.Comment comment) {
             outcome = addComment(ingress, comment);
@@ -116,6 +127,10 @@ public final class RoomWindows {
             outcome = Outcome.ADDED;
         } else if (ingress.frame() instanceof ClientFrame.Gift gift) {
             outcome = addGift(ingress, gift);
+        } else if (ingress.frame() instanceof ClientFrame.SlowMode slow) {
+            // the gateway let only the room's streamer (or an admin) send it; it applies from here on
+            window(slow.room()).slowMode = slow.seconds();
+            outcome = Outcome.ADDED;
         } else if (ingress.frame() instanceof ClientFrame.Mute mute) {
             // the gateway let only the room's streamer and moderators send it
             window(mute.room()).mutes.put(mute.user(), ingress.ts() + mute.seconds() * 1000L);
@@ -155,6 +170,8 @@ public final class RoomWindows {
     public void restore(RoomState state) {
         requireNothingUncommitted();
         rooms.put(state.room(), state);
+        lastActive.put(state.room(), state.ts());
+        dormant.remove(state.room());
         Map<String, Long> gifts = lastGift.computeIfAbsent(state.room(), r -> new HashMap<>());
         // streaks and gift priorities are not persisted; start them afresh
         streaks.remove(state.room());
@@ -166,6 +183,60 @@ public final class RoomWindows {
         rooms.keySet().removeIf(room);
         streaks.keySet().removeIf(room);
         lastGift.keySet().removeIf(room);
+        lastActive.keySet().removeIf(room);
+        dormant.removeIf(room);
+    }
+
+    /** How many rooms' state is held in memory. */
+    public int roomsInMemory() {
+        return rooms.size();
+    }
+
+    /** True when the room was evicted while idle: read its state back ({@link #restore}) before adding to it. */
+    public boolean isDormant(String room) {
+        return dormant.contains(room);
+    }
+
+    /** A dormant room whose state was looked for and not found starts empty. */
+    public void wake(String room) {
+        dormant.remove(room);
+    }
+
+    /** The room is active now (it has viewers): it is not idle. Only rooms held in memory. */
+    public void touch(String room, long now) {
+        lastActive.computeIfPresent(room, (r, before) -> Math.max(before, now));
+    }
+
+    /**
+     * The rooms held in memory, without an open window, not active since {@code idleSince}
+     * (epoch millis): candidates for {@link #evict}.
+     */
+    public List<RoomState> idle(long idleSince) {
+        List<RoomState> idle = new ArrayList<>();
+        rooms.forEach((room, state) -> {
+            if (!open.containsKey(room) && lastActive.getOrDefault(room, 0L) < idleSince) {
+                idle.add(state);
+            }
+        });
+        return idle;
+    }
+
+    /**
+     * Drops idle rooms from memory (their state stays on the state topic; they become dormant).
+     * Only between drains, and only for rooms without an open window.
+     */
+    public void evict(java.util.Collection<String> idleRooms) {
+        requireNothingUncommitted();
+        for (String room : idleRooms) {
+            if (open.containsKey(room)) {
+                continue;
+            }
+            rooms.remove(room);
+            streaks.remove(room);
+            lastGift.remove(room);
+            lastActive.remove(room);
+            dormant.add(room);
+        }
     }
 
     /**
@@ -241,7 +312,8 @@ public final class RoomWindows {
 
             RoomState after = new RoomState(room, before.seq(), now, likeTotal, Collections.unmodifiableMap(giftTotals), gifters,
                     Collections.unmodifiableMap(giftIds), Collections.unmodifiableMap(commentIds),
-                    Collections.unmodifiableMap(mutes), List.copyOf(recent));
+                    Collections.unmodifiableMap(mutes), List.copyOf(recent),
+                    window.slowMode != null ? window.slowMode : before.slowMode());
             uncommitted.add(after);
             uncommittedStreaks.add(Map.entry(room, roomStreaks));
 
@@ -272,6 +344,7 @@ public final class RoomWindows {
     public void commit() {
         for (RoomState state : uncommitted) {
             rooms.put(state.room(), state);
+            lastActive.merge(state.room(), state.ts(), Math::max);
         }
         for (Map.Entry<String, Map<String, Streak>> entry : uncommittedStreaks) {
             streaks.put(entry.getKey(), entry.getValue());
@@ -321,7 +394,9 @@ public final class RoomWindows {
         }
         int priority = priority(ingress, room);
         boolean privileged = priority < 2;
-        if (!privileged && !limits.tryComment(room, userId, ingress.ts())) {
+        Integer slowSeconds = existing != null && existing.slowMode != null ? existing.slowMode : state.slowMode();
+        Duration streamerSlowMode = slowSeconds > 0 ? Duration.ofSeconds(slowSeconds) : null;
+        if (!privileged && !limits.tryComment(room, userId, ingress.ts(), streamerSlowMode)) {
             return Outcome.RATE_LIMITED;
         }
         String textKey = room + '\u0000' + userId + '\u0000' + comment.text().strip().toLowerCase(java.util.Locale.ROOT);
@@ -360,7 +435,8 @@ public final class RoomWindows {
             return Outcome.DUPLICATE;
         }
         if (!giftValues.containsKey(gift.gift())) {
-            log.warn("Gift {} of room {} is not in this aggregator's catalogue: counted with value 0", gift.gift(), room);
+            log.atWarn().addKeyValue("room", room).log("Gift {} of room {} is not in this aggregator's catalogue: counted with value 0",
+                    gift.gift(), room);
         }
         Window window = existing == null ? window(room) : existing;
         window.giftIds.put(gift.id(), ingress.ts());
@@ -445,6 +521,8 @@ public final class RoomWindows {
         final Map<String, GiftSends> gifts = new LinkedHashMap<>();
         final Map<String, Long> giftIds = new LinkedHashMap<>();
         final Map<String, Long> mutes = new LinkedHashMap<>();
+        /** The slow mode the streamer set within this window (seconds, 0 = off), if they did. */
+        @Nullable Integer slowMode;
         long likes;
         int dropped;
         long arrivals;

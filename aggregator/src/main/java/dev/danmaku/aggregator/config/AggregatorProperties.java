@@ -36,6 +36,10 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param giftPriority          users who sent a gift this recently keep their comments under the density cap
  * @param blockedWords          comments containing one of these (NFKC, case-insensitive) are dropped
  * @param stateLoadTimeout      how long reading {@code danmaku.state} back on an assignment may take
+ * @param roomIdle              a room without messages and without viewers for this long is evicted
+ *                              from memory (its state stays on {@code danmaku.state}) and its topic deleted
+ * @param managementPort        the port of {@code /actuator/prometheus} and {@code /actuator/health};
+ *                              0 = any free port, -1 = none
  */
 @ConfigurationProperties("danmaku.aggregator")
 public record AggregatorProperties(
@@ -57,7 +61,9 @@ public record AggregatorProperties(
         @DefaultValue("30s") Duration duplicateText,
         @DefaultValue("1m") Duration giftPriority,
         @Nullable List<String> blockedWords,
-        @DefaultValue("30s") Duration stateLoadTimeout) {
+        @DefaultValue("30s") Duration stateLoadTimeout,
+        @DefaultValue("24h") Duration roomIdle,
+        @DefaultValue("8081") int managementPort) {
 
     public AggregatorProperties {
         slowMode = slowMode == null ? Map.of() : Map.copyOf(slowMode);
@@ -74,6 +80,12 @@ public record AggregatorProperties(
         if (maxCommentsPerWindow < 1 || recentIdsPerRoom < 0 || topicCreationAttempts < 1) {
             throw new IllegalArgumentException("danmaku.aggregator: max-comments-per-window >= 1, "
                     + "recent-ids-per-room >= 0, topic-creation-attempts >= 1");
+        }
+        if (roomIdle.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException("danmaku.aggregator.room-idle must be at least 1s");
+        }
+        if (managementPort < -1 || managementPort > 65535) {
+            throw new IllegalArgumentException("danmaku.aggregator.management-port must be -1 (none), 0 (any) or a port");
         }
         if (transactionTimeout.compareTo(window.multipliedBy(10)) < 0
                 || transactionTimeout.compareTo(Duration.ofSeconds(1)) < 0) {

@@ -29,6 +29,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
+import dev.danmaku.aggregator.metrics.AggregatorMetrics;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -90,6 +92,10 @@ public final class AggregationLoop {
     private final BusCodec codec;
     private final Clock clock;
     private final long windowNanos;
+    private final long roomIdleMillis;
+    private final long sweepMillis;
+    private final AggregatorMetrics metrics;
+    private final CircuitBreaker breaker;
     private final UndecodableRecords undecodable = new UndecodableRecords(Duration.ofSeconds(10), System::nanoTime);
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean stopRequested;
@@ -111,6 +117,28 @@ public final class AggregationLoop {
     public AggregationLoop(KafkaClients clients, IngressTopic ingressTopic, RoomTopics roomTopics,
                            RoomWindows windows, RoomStateSource states, Supplier<PresenceSource> presence,
                            Duration presenceInterval, BusCodec codec, Clock clock, Duration window) {
+        this(clients, ingressTopic, roomTopics, windows, states, presence, presenceInterval, codec, clock, window,
+                Duration.ofHours(24), AggregatorMetrics.standalone(), CircuitBreaker.ofDefaults("publish"));
+    }
+
+    /**
+     * The same, with the idle policy, the meters and the publish path's circuit breaker.
+     *
+     * @param roomIdle a room without messages and without viewers for this long is evicted from
+     *                 memory and its topic deleted
+     * @param metrics  the meters the loop moves
+     * @param breaker  guards the window transactions: while it is open no transaction is tried
+     *                 and consumption is paused (the windows wait, then are published together)
+     */
+    public AggregationLoop(KafkaClients clients, IngressTopic ingressTopic, RoomTopics roomTopics,
+                           RoomWindows windows, RoomStateSource states, Supplier<PresenceSource> presence,
+                           Duration presenceInterval, BusCodec codec, Clock clock, Duration window,
+                           Duration roomIdle, AggregatorMetrics metrics, CircuitBreaker breaker) {
+        this.roomIdleMillis = roomIdle.toMillis();
+        // often enough that a room is gone within a few percent of its idle time; at most every second
+        this.sweepMillis = Math.max(window.toMillis(), Math.min(roomIdle.toMillis() / 10, 60_000));
+        this.metrics = metrics;
+        this.breaker = breaker;
         this.clients = clients;
         this.ingressTopic = ingressTopic;
         this.roomTopics = roomTopics;
@@ -229,6 +257,11 @@ public final class AggregationLoop {
         private final Map<TopicPartition, Long> rewindTo = new HashMap<>();
         /** When the windows started waiting for room topics (System.nanoTime), or 0. */
         private long blockedSince;
+        /** The publish circuit breaker refused the last tick: consumption waits. */
+        private boolean breakerRefused;
+        /** When idle rooms were last looked for, and the lag last measured (clock millis). */
+        private long lastSweep;
+        private long lastLag;
         private boolean reportedSlowTopics;
 
         Session(Consumer<String, byte[]> consumer, Producer<String, byte[]> producer, PresenceSource presence) {
@@ -250,7 +283,10 @@ public final class AggregationLoop {
                     }
                     long now = System.nanoTime();
                     if (now - nextTick >= 0) {
-                        tick();
+                        if (tick()) {
+                            // idle rooms only from here: not while stopping or in a rebalance
+                            sweepIdle(clock.millis());
+                        }
                         nextTick += windowNanos;
                         if (nextTick - System.nanoTime() < 0) {
                             // a slow tick: start the next window now rather than publish a burst of tiny ones
@@ -277,6 +313,11 @@ public final class AggregationLoop {
         }
 
         private void accept(ConsumerRecords<String, byte[]> records) {
+            if (records.isEmpty()) {
+                return;
+            }
+            Map<TopicPartition, List<Ingress>> decoded = new java.util.LinkedHashMap<>();
+            Set<String> dormant = new java.util.HashSet<>();
             for (TopicPartition partition : records.partitions()) {
                 List<ConsumerRecord<String, byte[]>> list = records.records(partition);
                 if (list.isEmpty()) {
@@ -284,27 +325,48 @@ public final class AggregationLoop {
                 }
                 rewindTo.putIfAbsent(partition, list.get(0).offset());
                 consumed.put(partition, new OffsetAndMetadata(list.get(list.size() - 1).offset() + 1));
+                List<Ingress> ingress = new ArrayList<>(list.size());
                 for (ConsumerRecord<String, byte[]> record : list) {
-                    accept(record);
+                    try {
+                        Ingress one = codec.decodeIngress(Objects.requireNonNull(record.value(), "no value"));
+                        ingress.add(one);
+                        if (windows.isDormant(one.room())) {
+                            dormant.add(one.room());
+                        }
+                    } catch (RuntimeException e) {
+                        undecodable.skipped(record.topic(), record.partition(), record.offset(), e);
+                    }
                 }
+                decoded.put(partition, ingress);
             }
+            if (!dormant.isEmpty()) {
+                wake(dormant);
+            }
+            decoded.values().forEach(list -> list.forEach(this::accept));
         }
 
-        private void accept(ConsumerRecord<String, byte[]> record) {
-            Ingress ingress;
-            try {
-                ingress = codec.decodeIngress(Objects.requireNonNull(record.value(), "no value"));
-            } catch (RuntimeException e) {
-                undecodable.skipped(record.topic(), record.partition(), record.offset(), e);
-                return;
+        /** Rooms evicted while idle have traffic again: their state is read back first. */
+        private void wake(Set<String> rooms) {
+            long started = System.nanoTime();
+            int restored = 0;
+            for (RoomState state : states.load(rooms::contains)) {
+                windows.restore(state);
+                restored++;
             }
+            rooms.forEach(windows::wake);
+            log.info("{} idle rooms have traffic again: restored the state of {} in {} ms", rooms.size(), restored,
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+        }
+
+        private void accept(Ingress ingress) {
             RoomWindows.Outcome outcome = windows.add(ingress);
+            metrics.ingress(ingress.frame(), outcome);
             if (outcome == RoomWindows.Outcome.ADDED) {
                 // start creating the room's topic now rather than when the window closes
                 roomTopics.prepare(ingress.room());
             } else if (log.isDebugEnabled()) {
-                log.debug("{}: a {} in room {} from {}", outcome, ingress.frame().getClass().getSimpleName(),
-                        ingress.room(), ingress.user().id());
+                log.atDebug().addKeyValue("room", ingress.room()).log("{}: a {} in room {} from {}", outcome,
+                        ingress.frame().getClass().getSimpleName(), ingress.room(), ingress.user().id());
             }
         }
 
@@ -316,6 +378,13 @@ public final class AggregationLoop {
          */
         private boolean tick() {
             long now = clock.millis();
+            measureLag(now);
+            boolean done = publishWindows(now);
+            metrics.rooms(windows.roomsInMemory());
+            return done;
+        }
+
+        private boolean publishWindows(long now) {
             if (consumed.isEmpty()) {
                 List<Batch> viewersOnly = viewersOnlyBatches(Set.of(), now);
                 if (viewersOnly.isEmpty()) {
@@ -336,6 +405,13 @@ public final class AggregationLoop {
         }
 
         private boolean publish(List<Batch> batches, long now) {
+            if (!breaker.tryAcquirePermission()) {
+                // the broker failed the last transactions: wait (consumption paused) rather than hammer it
+                breakerRefused = true;
+                return false;
+            }
+            breakerRefused = false;
+            long started = System.nanoTime();
             try {
                 producer.beginTransaction();
                 List<Future<RecordMetadata>> sent = new ArrayList<>(batches.size());
@@ -360,9 +436,13 @@ public final class AggregationLoop {
                      | UnsupportedVersionException e) {
                 // This producer can do nothing more: end the session; the next one starts from
                 // the committed offsets.
+                breaker.onError(System.nanoTime() - started, TimeUnit.NANOSECONDS, e);
+                metrics.aborted();
                 abandon();
                 throw e;
             } catch (KafkaException e) {
+                breaker.onError(System.nanoTime() - started, TimeUnit.NANOSECONDS, e);
+                metrics.aborted();
                 log.warn("A transaction of {} batches failed; aborting and consuming its records again",
                         batches.size(), e);
                 try {
@@ -373,7 +453,19 @@ public final class AggregationLoop {
                 }
                 dropPending(Set.of());
                 return false;
+            } catch (RuntimeException e) {
+                // anything else ends the session; the breaker must not keep a half-open permit
+                breaker.onError(System.nanoTime() - started, TimeUnit.NANOSECONDS, e);
+                metrics.aborted();
+                throw e;
             }
+            long took = System.nanoTime() - started;
+            breaker.onSuccess(took, TimeUnit.NANOSECONDS);
+            long densityDropped = 0;
+            for (Batch batch : batches) {
+                densityDropped += batch.dropped() == null ? 0 : batch.dropped();
+            }
+            metrics.committed(took, batches.size(), densityDropped);
             windows.commit();
             consumed.clear();
             rewindTo.clear();
@@ -411,6 +503,11 @@ public final class AggregationLoop {
                     mine = ownedBy(consumer.assignment());
                 }
                 if (!mine.test(room)) {
+                    continue;
+                }
+                // Only rooms that have a topic: a viewer of a room without any message (a random
+                // room name, say) must not make one. After a restart the state tells (seq >= 0).
+                if (!roomTopics.exists(room) && windows.state(room).seq() < 0) {
                     continue;
                 }
                 if (roomTopics.ensure(room) != RoomTopics.State.READY) {
@@ -451,7 +548,7 @@ public final class AggregationLoop {
                     case READY -> {
                     }
                     case PENDING -> pending = true;
-                    case FAILED -> log.error("Dropped the window of room {} ({} comments): its topic cannot be created",
+                    case FAILED -> log.atError().addKeyValue("room", room).log("Dropped the window of room {} ({} comments): its topic cannot be created",
                             room, windows.discard(room));
                 }
             }
@@ -474,9 +571,12 @@ public final class AggregationLoop {
             return false;
         }
 
-        /** Stops fetching while the windows wait for room topics, so that they cannot grow without bound. */
+        /**
+         * Stops fetching while the windows wait for room topics or for the publish circuit breaker,
+         * so that they cannot grow without bound.
+         */
         private void pauseWhileBlocked() {
-            if (blockedSince != 0) {
+            if (blockedSince != 0 || breakerRefused) {
                 Set<TopicPartition> assigned = consumer.assignment();
                 if (!consumer.paused().containsAll(assigned)) {
                     consumer.pause(assigned);
@@ -502,6 +602,86 @@ public final class AggregationLoop {
             rewindTo.clear();
             blockedSince = 0;
             reportedSlowTopics = false;
+        }
+
+        /**
+         * Evicts the rooms idle for {@code roomIdle} (no window, no viewers) from memory and deletes
+         * their topics. Their state stays on the state topic, written once more without a latest
+         * batch (seq -1: the seqs go with the topic); a room that comes back reads it back and gets
+         * a fresh topic whose seqs start at 0. Only when everything consumed is committed.
+         */
+        private void sweepIdle(long now) {
+            if (now - lastSweep < sweepMillis) {
+                return;
+            }
+            lastSweep = now;
+            List<RoomState> idle = new ArrayList<>();
+            for (RoomState state : windows.idle(now - roomIdleMillis)) {
+                Integer viewers = viewerCounts.viewers(state.room(), now);
+                if (viewers != null && viewers > 0) {
+                    windows.touch(state.room(), now);
+                } else {
+                    idle.add(state);
+                }
+            }
+            if (idle.isEmpty()) {
+                return;
+            }
+            List<RoomState> withTopic = idle.stream()
+                    .filter(state -> state.seq() >= 0 || roomTopics.exists(state.room())).toList();
+            if (!withTopic.isEmpty() && !forgetSeqs(withTopic)) {
+                return; // next sweep
+            }
+            List<String> rooms = idle.stream().map(RoomState::room).toList();
+            windows.evict(rooms);
+            rooms.forEach(publishedViewers::remove);
+            for (RoomState state : withTopic) {
+                roomTopics.delete(state.room());
+            }
+            log.info("Evicted {} rooms idle for {} s from memory ({} topics to delete)", rooms.size(),
+                    roomIdleMillis / 1000, withTopic.size());
+        }
+
+        /** Writes the idle rooms' state without a latest batch, in a transaction of its own. */
+        private boolean forgetSeqs(List<RoomState> rooms) {
+            try {
+                producer.beginTransaction();
+                for (RoomState state : rooms) {
+                    producer.send(new ProducerRecord<>(Topics.STATE, state.room(), codec.encodeState(state.withSeq(-1))));
+                }
+                producer.commitTransaction();
+                return true;
+            } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException
+                     | UnsupportedVersionException e) {
+                abandon();
+                throw e;
+            } catch (KafkaException e) {
+                log.warn("Could not write the state of {} idle rooms; trying again later", rooms.size(), e);
+                try {
+                    producer.abortTransaction();
+                } catch (KafkaException abortFailure) {
+                    abandon();
+                    throw abortFailure;
+                }
+                return false;
+            }
+        }
+
+        /** Records behind on this aggregator's ingress partitions (at most once a second: cheap anyway). */
+        private void measureLag(long now) {
+            if (now - lastLag < 1000) {
+                return;
+            }
+            lastLag = now;
+            long lag = 0;
+            try {
+                for (TopicPartition partition : consumer.assignment()) {
+                    lag += consumer.currentLag(partition).orElse(0);
+                }
+            } catch (RuntimeException e) {
+                return; // a mock consumer, or no position yet
+            }
+            metrics.lag(lag);
         }
 
         /** The session ends: forget what is uncommitted (the consumer is about to be closed). */

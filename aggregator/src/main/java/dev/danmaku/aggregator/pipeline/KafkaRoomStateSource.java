@@ -80,7 +80,7 @@ public record KafkaRoomStateSource(String bootstrapServers, String clientId, Bus
                     try {
                         states.put(room, codec.decodeState(record.value()));
                     } catch (RuntimeException e) {
-                        log.error("Skipped an undecodable state of room {} at {}-{}@{}", room, record.topic(),
+                        log.atError().addKeyValue("room", room).log("Skipped an undecodable state of room {} at {}-{}@{}", room, record.topic(),
                                 record.partition(), record.offset(), e);
                     }
                 }

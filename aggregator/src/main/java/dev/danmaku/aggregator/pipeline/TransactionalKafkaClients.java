@@ -24,9 +24,23 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * @param groupId            the consumer group on {@code danmaku.ingress}
  * @param nodeId             this instance's node id
  * @param transactionTimeout the producer's {@code transaction.timeout.ms}
+ * @param metadataIdle       the producer's {@code metadata.max.idle.ms}: a room topic not written to
+ *                           for this long leaves the producer's metadata (shorter than the room idle
+ *                           time, so that a deleted room topic is not asked about, and warned about, again)
  */
 public record TransactionalKafkaClients(String bootstrapServers, String groupId, String nodeId,
-                                        Duration transactionTimeout) implements KafkaClients {
+                                        Duration transactionTimeout, Duration metadataIdle) implements KafkaClients {
+
+    /** With Kafka's default {@code metadata.max.idle.ms} (5 minutes). */
+    public TransactionalKafkaClients(String bootstrapServers, String groupId, String nodeId, Duration transactionTimeout) {
+        this(bootstrapServers, groupId, nodeId, transactionTimeout, Duration.ofMinutes(5));
+    }
+
+    /** {@code metadata.max.idle.ms} for a room idle time: half of it, between 5 s (Kafka's least) and 5 minutes. */
+    public static Duration metadataIdleFor(Duration roomIdle) {
+        long half = roomIdle.toMillis() / 2;
+        return Duration.ofMillis(Math.max(5_000, Math.min(half, 300_000)));
+    }
 
     /**
      * How long a producer call (send waiting for metadata, initTransactions, commitTransaction)
@@ -82,6 +96,7 @@ public record TransactionalKafkaClients(String bootstrapServers, String groupId,
         config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, MAX_BLOCK.toMillis());
         // The whole window goes out at commit anyway: no reason to wait for fuller batches.
         config.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        config.put(ProducerConfig.METADATA_MAX_IDLE_CONFIG, (int) metadataIdle.toMillis());
         config.put(CommonClientConfigs.REQUEST_TIMEOUT_MS_CONFIG, 5_000);
         config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 10_000);
         config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);

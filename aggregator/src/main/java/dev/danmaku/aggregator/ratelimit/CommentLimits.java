@@ -5,6 +5,7 @@ import io.github.bucket4j.TimeMeter;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Per user and room comment limits: a token bucket (Bucket4j) of {@code burst} comments that
@@ -39,8 +40,18 @@ public final class CommentLimits {
 
     /** True when {@code user} may comment in {@code room} at {@code ts} (and it is counted). */
     public boolean tryComment(String room, String user, long ts) {
+        return tryComment(room, user, ts, null);
+    }
+
+    /**
+     * The same, with the slow mode the room's streamer set ({@code null}: none, the configured one
+     * applies). A change of slow mode starts every user of the room with a fresh bucket.
+     */
+    public boolean tryComment(String room, String user, long ts, @Nullable Duration streamerSlowMode) {
         time.advanceTo(ts);
-        return buckets.computeIfAbsent(room + '\u0000' + user, key -> bucket(room)).tryConsume(1);
+        Duration slow = streamerSlowMode != null ? streamerSlowMode : slowMode.get(room);
+        String key = room + '\u0000' + user + '\u0000' + (slow == null ? 0 : slow.toMillis());
+        return buckets.computeIfAbsent(key, k -> bucket(slow)).tryConsume(1);
     }
 
     /** Forgets every bucket (the records of a failed transaction come again, judged afresh). */
@@ -48,8 +59,7 @@ public final class CommentLimits {
         buckets.clear();
     }
 
-    private Bucket bucket(String room) {
-        Duration slow = slowMode.get(room);
+    private Bucket bucket(@Nullable Duration slow) {
         int capacity = slow == null ? burst : 1;
         Duration refill = slow == null ? interval : slow;
         return Bucket.builder()

@@ -4,6 +4,7 @@ import dev.danmaku.protocol.bus.Topics;
 import io.github.resilience4j.core.IntervalFunction;
 import io.github.resilience4j.retry.Retry;
 import io.github.resilience4j.retry.RetryConfig;
+import io.github.resilience4j.retry.RetryRegistry;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -16,11 +17,14 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
+import dev.danmaku.aggregator.metrics.AggregatorMetrics;
 import org.apache.kafka.clients.admin.CreateTopicsOptions;
+import org.apache.kafka.clients.admin.DeleteTopicsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,8 +47,12 @@ public final class KafkaTopicAdmin implements RoomTopics, IngressTopic, AutoClos
     private final Admin admin;
     private final TopicSpecs specs;
     private final ScheduledExecutorService scheduler;
+    private final RetryRegistry retries;
     private final Retry retry;
     private final Map<String, CompletableFuture<Void>> rooms = new ConcurrentHashMap<>();
+    /** Rooms whose topic is being deleted: a new creation waits for the deletion. */
+    private final Map<String, CompletableFuture<Boolean>> deleting = new ConcurrentHashMap<>();
+    private final AggregatorMetrics metrics;
 
     /**
      * @param admin      the admin client, closed by {@link #close()}
@@ -53,28 +61,90 @@ public final class KafkaTopicAdmin implements RoomTopics, IngressTopic, AutoClos
      * @param threadName name of the thread that schedules retries
      */
     public KafkaTopicAdmin(Admin admin, TopicSpecs specs, int attempts, String threadName) {
+        this(admin, specs, attempts, threadName, AggregatorMetrics.standalone());
+    }
+
+    /**
+     * @param metrics counts the room topics created and deleted
+     */
+    public KafkaTopicAdmin(Admin admin, TopicSpecs specs, int attempts, String threadName, AggregatorMetrics metrics) {
         this.admin = admin;
+        this.metrics = metrics;
         this.specs = specs;
         this.scheduler = Executors.newSingleThreadScheduledExecutor(task -> {
             Thread thread = new Thread(task, threadName);
             thread.setDaemon(true);
             return thread;
         });
-        this.retry = Retry.of("danmaku-topics", RetryConfig.custom()
+        this.retries = RetryRegistry.of(RetryConfig.custom()
                 .maxAttempts(attempts)
                 .intervalFunction(IntervalFunction.ofExponentialBackoff(Duration.ofMillis(100), 2.0, Duration.ofSeconds(5)))
                 .retryOnException(e -> unwrap(e) instanceof RetriableException)
                 .build());
+        this.retry = retries.retry("topics");
+    }
+
+    /** The registry of the topic creations' retry ({@code name="topics"}), for its metrics. */
+    public RetryRegistry retries() {
+        return retries;
     }
 
     @Override
     public void prepare(String room) {
-        rooms.computeIfAbsent(room, r -> create(specs.room(r)));
+        rooms.computeIfAbsent(room, this::createRoom);
+    }
+
+    @Override
+    public boolean exists(String room) {
+        CompletableFuture<Void> created = rooms.get(room);
+        return created != null && created.isDone() && !created.isCompletedExceptionally();
+    }
+
+    @Override
+    public CompletionStage<Boolean> delete(String room) {
+        CompletableFuture<Void> previous = rooms.remove(room);
+        CompletableFuture<Boolean> result = new CompletableFuture<>();
+        CompletableFuture<Boolean> running = deleting.put(room, result);
+        // after a creation or deletion still in flight, so that the last word is this deletion's
+        CompletableFuture<?> before = CompletableFuture.allOf(
+                previous == null ? CompletableFuture.completedFuture(null) : previous.exceptionally(e -> null),
+                running == null ? CompletableFuture.completedFuture(null) : running.exceptionally(e -> false));
+        String topic = dev.danmaku.protocol.bus.Topics.room(room);
+        Supplier<CompletionStage<Boolean>> attempt = () -> admin
+                .deleteTopics(List.of(topic), new DeleteTopicsOptions().timeoutMs((int) REQUEST_TIMEOUT.toMillis()))
+                .topicNameValues().get(topic)
+                .toCompletionStage()
+                .handle((ok, error) -> {
+                    Throwable cause = error == null ? null : unwrap(error);
+                    if (cause == null) {
+                        return true;
+                    }
+                    if (cause instanceof UnknownTopicOrPartitionException) {
+                        return false;
+                    }
+                    throw new CompletionException(cause);
+                });
+        before.thenCompose(ignored -> Retry.decorateCompletionStage(retry, scheduler, attempt).get())
+                .whenComplete((deleted, error) -> {
+                    deleting.remove(room, result);
+                    if (error != null) {
+                        log.atWarn().addKeyValue("room", room)
+                                .log("Cannot delete topic {}: {}", topic, unwrap(error).toString());
+                        result.completeExceptionally(unwrap(error));
+                        return;
+                    }
+                    if (deleted) {
+                        metrics.topicDeleted();
+                        log.atInfo().addKeyValue("room", room).log("Deleted topic {} (the room was idle)", topic);
+                    }
+                    result.complete(deleted);
+                });
+        return result;
     }
 
     @Override
     public State ensure(String room) {
-        CompletableFuture<Void> created = rooms.computeIfAbsent(room, r -> create(specs.room(r)));
+        CompletableFuture<Void> created = rooms.computeIfAbsent(room, this::createRoom);
         if (!created.isDone()) {
             return State.PENDING;
         }
@@ -98,6 +168,15 @@ public final class KafkaTopicAdmin implements RoomTopics, IngressTopic, AutoClos
         admin.close(Duration.ZERO);
     }
 
+    /** Creates the room's topic, after its deletion if one is in flight. */
+    private CompletableFuture<Void> createRoom(String room) {
+        CompletableFuture<Boolean> deletion = deleting.get(room);
+        if (deletion == null) {
+            return create(specs.room(room));
+        }
+        return deletion.exceptionally(e -> false).thenCompose(ignored -> create(specs.room(room)));
+    }
+
     private CompletableFuture<Void> create(NewTopic topic) {
         Supplier<CompletionStage<Void>> attempt = () -> admin
                 .createTopics(List.of(topic), new CreateTopicsOptions().timeoutMs((int) REQUEST_TIMEOUT.toMillis()))
@@ -106,13 +185,16 @@ public final class KafkaTopicAdmin implements RoomTopics, IngressTopic, AutoClos
                 .handle((ok, error) -> {
                     Throwable cause = error == null ? null : unwrap(error);
                     if (cause == null) {
-                        log.info("Created topic {} ({} partitions)", topic.name(), topic.numPartitions());
+                        if (topic.name().startsWith(dev.danmaku.protocol.bus.Topics.ROOM_PREFIX)) {
+                            metrics.topicCreated();
+                        }
+                        withRoom(log.atInfo(), topic.name()).log("Created topic {} ({} partitions)", topic.name(), topic.numPartitions());
                         return null;
                     }
                     if (cause instanceof TopicExistsException) {
                         return null;
                     }
-                    log.debug("Creating topic {} failed: {}", topic.name(), cause.toString());
+                    withRoom(log.atDebug(), topic.name()).log("Creating topic {} failed: {}", topic.name(), cause.toString());
                     throw new CompletionException(cause);
                 });
         // A future of our own: the admin client's futures must not be completed from outside,
@@ -124,11 +206,17 @@ public final class KafkaTopicAdmin implements RoomTopics, IngressTopic, AutoClos
             } else if (scheduler.isShutdown()) {
                 result.completeExceptionally(unwrap(error));
             } else {
-                log.warn("Cannot create topic {}: {}", topic.name(), unwrap(error).toString());
+                withRoom(log.atWarn(), topic.name()).log("Cannot create topic {}: {}", topic.name(), unwrap(error).toString());
                 result.completeExceptionally(unwrap(error));
             }
         });
         return result;
+    }
+
+    /** A room topic's log lines carry the room (key {@code room}), as the rest of the service's do. */
+    private static org.slf4j.spi.LoggingEventBuilder withRoom(org.slf4j.spi.LoggingEventBuilder event, String topic) {
+        return topic.startsWith(dev.danmaku.protocol.bus.Topics.ROOM_PREFIX)
+                ? event.addKeyValue("room", dev.danmaku.protocol.bus.Topics.roomOf(topic)) : event;
     }
 
     private static Throwable unwrap(Throwable error) {

@@ -28,4 +28,19 @@ public interface RoomTopics {
 
     /** The room topic's state, starting its creation the first time a room is asked about. */
     State ensure(String room);
+
+    /**
+     * True when the room's topic is known to exist (this instance created it or found it); never
+     * starts a creation. A room that never had a message has no topic, and asking must not make one.
+     */
+    boolean exists(String room);
+
+    /**
+     * Deletes the room's topic (the room has been idle for long) unless it is missing; a later
+     * {@link #ensure} or {@link #prepare} of the room creates a fresh one once the deletion is done.
+     *
+     * @return completes with true when this call deleted the topic, false when there was none;
+     *         exceptionally when it could not be deleted
+     */
+    java.util.concurrent.CompletionStage<Boolean> delete(String room);
 }

@@ -189,6 +189,31 @@ class RoomRulesTest {
     }
 
     @Test
+    void theStreamerPutsTheRoomInSlowModeAndTakesItOutAgainAndTheStateKeepsIt() {
+        windows.add(slowMode(STREAMER, 10, T0));
+        assertThat(windows.add(comment(ALICE, "c1", "one", T0 + 1))).isEqualTo(Outcome.ADDED);
+        assertThat(windows.add(comment(ALICE, "c2", "two", T0 + 2))).as("same window").isEqualTo(Outcome.RATE_LIMITED);
+        drainCommit(T0 + 100);
+        assertThat(windows.state("r1").slowMode()).isEqualTo(10);
+        assertThat(windows.add(comment(ALICE, "c3", "three", T0 + 5_000))).isEqualTo(Outcome.RATE_LIMITED);
+        assertThat(windows.add(comment(ALICE, "c4", "four", T0 + 10_001))).isEqualTo(Outcome.ADDED);
+
+        // another aggregator restores the room from its state: still in slow mode
+        RoomWindows next = new RoomWindows(RoomPolicy.defaults());
+        next.restore(windows.state("r1"));
+        assertThat(next.add(comment(BO, "b1", "one", T0 + 20_000))).isEqualTo(Outcome.ADDED);
+        assertThat(next.add(comment(BO, "b2", "two", T0 + 20_001))).isEqualTo(Outcome.RATE_LIMITED);
+
+        // seconds 0: back to the usual burst
+        next.add(slowMode(STREAMER, 0, T0 + 20_002));
+        assertThat(next.add(comment(BO, "b3", "three", T0 + 20_003))).isEqualTo(Outcome.ADDED);
+        assertThat(next.add(comment(BO, "b4", "four", T0 + 20_004))).isEqualTo(Outcome.ADDED);
+        next.drain(T0 + 20_100);
+        next.commit();
+        assertThat(next.state("r1").slowMode()).isZero();
+    }
+
+    @Test
     void theSameTextFromTheSameUserWithin30SecondsIsDropped() {
         assertThat(windows.add(comment(ALICE, "c1", "233333", T0))).isEqualTo(Outcome.ADDED);
         assertThat(windows.add(comment(ALICE, "c2", "233333", T0 + 20_000))).isEqualTo(Outcome.REPEATED);
@@ -265,6 +290,10 @@ class RoomRulesTest {
 
     private static Ingress like(User user, int count, long ts) {
         return new Ingress("gw-1", "conn-1", user, ts, new ClientFrame.Like("r1", count));
+    }
+
+    private static Ingress slowMode(User by, int seconds, long ts) {
+        return new Ingress("gw-1", "conn-1", by, ts, new ClientFrame.SlowMode("r1", seconds));
     }
 
     private static Ingress mute(User by, String user, int seconds, long ts) {

@@ -324,5 +324,15 @@ class AggregationLoopTest {
         public CompletionStage<Void> ensure() {
             return CompletableFuture.completedFuture(null);
         }
+
+        @Override
+        public boolean exists(String room) {
+            return states.getOrDefault(room, State.READY) == State.READY;
+        }
+
+        @Override
+        public CompletionStage<Boolean> delete(String room) {
+            return CompletableFuture.completedFuture(true);
+        }
     }
 }

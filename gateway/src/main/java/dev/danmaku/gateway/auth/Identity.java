@@ -26,6 +26,25 @@ public record Identity(User user, Set<String> rooms, Instant expiresAt) implemen
                 || ((role == Role.STREAMER || role == Role.MODERATOR) && rooms.contains(room));
     }
 
+    /** Slow mode is the room's streamer's (the rooms of their token) and admins'. */
+    public boolean canSetSlowMode(String room) {
+        Role role = user.role();
+        return role == Role.ADMIN || (role == Role.STREAMER && rooms.contains(room));
+    }
+
+    /**
+     * The user as they act in {@code room}, as written into their ingress records: a streamer's or
+     * moderator's role only in the rooms of their token (elsewhere a viewer), so that the
+     * aggregator's density priority and the role shown beside a comment follow {@code rooms}.
+     */
+    public User userIn(String room) {
+        Role role = user.role();
+        if ((role == Role.STREAMER || role == Role.MODERATOR) && !rooms.contains(room)) {
+            return new User(user.id(), user.name(), Role.VIEWER);
+        }
+        return user;
+    }
+
     /** The user id, as a {@link Principal}'s name. */
     @Override
     public String getName() {

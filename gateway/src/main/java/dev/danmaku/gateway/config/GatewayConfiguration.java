@@ -123,10 +123,13 @@ public class GatewayConfiguration {
 
     @Bean
     RoomRegistry roomRegistry(KafkaRoomFeed feed, BusCodec busCodec, Codecs codecs, Clock clock,
-                              GatewayProperties properties, ConnectionSettings connections) {
+                              GatewayProperties properties, ConnectionSettings connections,
+                              KafkaRoomStates roomStates) {
         GatewayProperties.Feed settings = properties.feed();
+        // joined carries the room's likes, gift totals and top list from its state (KafkaRoomStates)
         return new RoomRegistry(feed, busCodec, codecs, clock, new RoomRegistry.Settings(
-                settings.ringMaxBatches(), settings.ringMaxAge(), settings.joinTimeout(), connections.maxReplay()));
+                settings.ringMaxBatches(), settings.ringMaxAge(), settings.joinTimeout(), connections.maxReplay()),
+                roomStates::get);
     }
 
     @Bean

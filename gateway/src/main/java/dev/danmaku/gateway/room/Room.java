@@ -11,6 +11,9 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import dev.danmaku.protocol.bus.RoomState;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -47,9 +50,19 @@ final class Room implements RoomFeed.Listener {
     private long latestSeq = -1;
     private boolean ready;
     private boolean closed;
+    /** The viewer count of the latest batch that carried one (the sum over gateways), or null. */
+    private @Nullable Integer lastViewers;
+    private final Function<String, @Nullable RoomState> states;
     private @Nullable Disposable following;
 
     Room(String name, RoomRing ring, BusCodec busCodec, Codecs codecs, Clock clock, int maxReplay) {
+        this(name, ring, busCodec, codecs, clock, maxReplay, room -> null);
+    }
+
+    /** @param states the rooms' committed state (null: none): likes, gift totals and top of {@code joined} */
+    Room(String name, RoomRing ring, BusCodec busCodec, Codecs codecs, Clock clock, int maxReplay,
+         Function<String, @Nullable RoomState> states) {
+        this.states = states;
         this.name = name;
         this.ring = ring;
         this.busCodec = busCodec;
@@ -149,9 +162,19 @@ final class Room implements RoomFeed.Listener {
         if (closed) {
             return;
         }
+        boolean restarted = ready && offset - 1 < latestSeq;
         position = offset;
         latestSeq = offset - 1;
         ring.reset(offset);
+        lastViewers = null;
+        if (restarted) {
+            // The room's topic was deleted (idle) or recreated: its seqs start again. Viewers are
+            // told with a new joined (recovered false, the lower seq) before any batch of the new topic.
+            log.atInfo().addKeyValue("room", name).log("Room {} starts over at seq {}; telling its {} viewers",
+                    name, latestSeq, viewers.size());
+            Outbound joined = Outbound.of(ServerFrame.Joined.of(name, latestSeq, false));
+            viewers.removeIf(viewer -> !viewer.deliver(joined));
+        }
     }
 
     @Override
@@ -174,6 +197,9 @@ final class Room implements RoomFeed.Listener {
                     continue; // never backwards: a seq is delivered at most once
                 }
                 ring.add(batch, now);
+                if (batch.batch().viewers() != null) {
+                    lastViewers = batch.batch().viewers();
+                }
                 position = batch.seq() + 1;
                 latestSeq = batch.seq();
                 if (ready) {
@@ -221,13 +247,27 @@ final class Room implements RoomFeed.Listener {
                 recovered = true;
             }
         }
-        boolean delivered = viewer.deliver(Outbound.of(ServerFrame.Joined.of(name, seq, recovered)));
+        boolean delivered = viewer.deliver(Outbound.of(joined(seq, recovered)));
         for (SharedBatch batch : replay) {
             delivered = delivered && viewer.deliver(batch);
         }
         if (delivered) {
             viewers.add(viewer);
         }
+    }
+
+    /**
+     * {@code joined} with the room now: viewers as the latest batch counted them (over every
+     * gateway; before any, this node's own, the joining viewer included), and likes, gift totals
+     * and the top list from the room's state as this node last read it.
+     */
+    private ServerFrame.Joined joined(long seq, boolean recovered) {
+        int viewerCount = lastViewers != null ? lastViewers : viewers.size() + 1;
+        RoomState state = states.apply(name);
+        if (state == null) {
+            return new ServerFrame.Joined(name, seq, recovered, viewerCount, 0L, Map.of(), List.of());
+        }
+        return new ServerFrame.Joined(name, seq, recovered, viewerCount, state.likes(), state.gifts(), state.top());
     }
 
     private boolean closeIfEmpty() {

@@ -23,6 +23,7 @@ public final class RoomRegistry {
     private final Codecs codecs;
     private final Clock clock;
     private final Settings settings;
+    private final java.util.function.Function<String, dev.danmaku.protocol.bus.@org.jspecify.annotations.Nullable RoomState> states;
 
     /**
      * @param ringMaxBatches batches kept per room for resume
@@ -41,6 +42,16 @@ public final class RoomRegistry {
     }
 
     public RoomRegistry(RoomFeed feed, BusCodec busCodec, Codecs codecs, Clock clock, Settings settings) {
+        this(feed, busCodec, codecs, clock, settings, room -> null);
+    }
+
+    /**
+     * @param states the rooms' committed state as this node knows it (null: none), for the likes,
+     *               gift totals and top list that {@code joined} carries; must not block
+     */
+    public RoomRegistry(RoomFeed feed, BusCodec busCodec, Codecs codecs, Clock clock, Settings settings,
+                        java.util.function.Function<String, dev.danmaku.protocol.bus.@org.jspecify.annotations.Nullable RoomState> states) {
+        this.states = states;
         this.feed = feed;
         this.busCodec = busCodec;
         this.codecs = codecs;
@@ -122,6 +133,6 @@ public final class RoomRegistry {
 
     private Room newRoom(String name) {
         RoomRing ring = new RoomRing(settings.ringMaxBatches(), settings.ringMaxAge(), 0);
-        return new Room(name, ring, busCodec, codecs, clock, settings.maxReplay());
+        return new Room(name, ring, busCodec, codecs, clock, settings.maxReplay(), states);
     }
 }

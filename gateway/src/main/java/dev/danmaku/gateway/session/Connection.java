@@ -269,7 +269,7 @@ public final class Connection implements RoomViewer {
             send(ServerFrame.Error.of(ErrorCode.BAD_REQUEST, frame.messageId()));
             return Mono.empty();
         }
-        // a send: comment, like, gift or mute
+        // a send: comment, like, gift, mute or slow_mode
         if (identity == null || identity.isExpired(services.clock().instant())) {
             send(ServerFrame.Error.of(ErrorCode.UNAUTHORIZED, send.messageId()));
             return Mono.empty();
@@ -282,6 +282,10 @@ public final class Connection implements RoomViewer {
             return Mono.empty();
         }
         if (send instanceof ClientFrame.Mute mute && !identity.canModerate(mute.room())) {
+            send(ServerFrame.Error.of(ErrorCode.FORBIDDEN, null));
+            return Mono.empty();
+        }
+        if (send instanceof ClientFrame.SlowMode slow && !identity.canSetSlowMode(slow.room())) {
             send(ServerFrame.Error.of(ErrorCode.FORBIDDEN, null));
             return Mono.empty();
         }
@@ -345,7 +349,9 @@ public final class Connection implements RoomViewer {
             }
             return Mono.empty();
         }
-        Ingress ingress = new Ingress(settings.nodeId(), id, user, services.clock().millis(), frame);
+        // the role as it holds in this room (a moderator only in the rooms of their token)
+        User sender = identity != null ? identity.userIn(frame.room()) : user;
+        Ingress ingress = new Ingress(settings.nodeId(), id, sender, services.clock().millis(), frame);
         return services.ingress().publish(ingress)
                 .doOnSuccess(ignored -> {
                     if (ackId != null) {

@@ -91,8 +91,8 @@ public final class HttpSends {
         if (retryAfterMs > 0) {
             return Mono.just(refused(ErrorCode.RATE_LIMITED, retryAfterMs));
         }
-        Ingress ingress = new Ingress(services.settings().nodeId(), "http", identity.user(), services.clock().millis(),
-                frame);
+        Ingress ingress = new Ingress(services.settings().nodeId(), "http", identity.userIn(frame.room()),
+                services.clock().millis(), frame);
         return services.ingress().publish(ingress)
                 .<Outcome>thenReturn(new Accepted(frame.messageId()))
                 .onErrorResume(e -> Mono.just(refused(ErrorCode.UNAVAILABLE, 1000)));

@@ -99,4 +99,15 @@ class JwtTokensTest {
         assertThat(JwtTokens.resolveSecret(null, true)).isEqualTo(JwtTokens.DEV_SECRET);
         assertThat(JwtTokens.resolveSecret(SECRET, false)).isEqualTo(SECRET);
     }
+
+    @Test
+    void aStreamerOrModeratorActsAsSuchOnlyInTheRoomsOfTheirToken() {
+        Identity moderator = new Identity(new User("u1", "Alice", Role.MODERATOR), Set.of("r1"), now.plusSeconds(60));
+        assertThat(moderator.userIn("r1").role()).isEqualTo(Role.MODERATOR);
+        assertThat(moderator.userIn("r2")).isEqualTo(new User("u1", "Alice", Role.VIEWER));
+        Identity streamer = new Identity(new User("u2", "Bo", Role.STREAMER), Set.of("r1"), now.plusSeconds(60));
+        assertThat(streamer.userIn("r2").role()).isEqualTo(Role.VIEWER);
+        Identity admin = new Identity(new User("u3", "Cy", Role.ADMIN), Set.of(), now.plusSeconds(60));
+        assertThat(admin.userIn("r2").role()).isEqualTo(Role.ADMIN);
+    }
 }

@@ -219,6 +219,40 @@ class GatewayIntegrationTest {
     }
 
     @Test
+    void aModeratorsCommentsCarryTheModeratorRoleOnlyInTheRoomsOfTheirToken() throws Exception {
+        String own = newRoom();
+        String other = newRoom();
+        WsClient client = connect("token=" + devToken("Mo", "moderator", List.of(own)));
+        client.send(comment(own, "c-mod-1", "in my room"));
+        client.next("ack");
+        client.send(comment(other, "c-mod-2", "elsewhere"));
+        client.next("ack");
+
+        // the aggregator's density priority reads the role of the ingress record
+        Map<String, Ingress> byRoom = new java.util.HashMap<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class,
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class))) {
+            List<TopicPartition> partitions = consumer.partitionsFor(Topics.INGRESS).stream()
+                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            await().atMost(WAIT).until(() -> {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                    String key = new String(record.key(), StandardCharsets.UTF_8);
+                    if (key.equals(own) || key.equals(other)) {
+                        byRoom.put(key, BUS.decodeIngress(record.value()));
+                    }
+                }
+                return byRoom.size() == 2;
+            });
+        }
+        assertThat(byRoom.get(own).user().role()).isEqualTo(dev.danmaku.protocol.Role.MODERATOR);
+        assertThat(byRoom.get(other).user().role()).isEqualTo(dev.danmaku.protocol.Role.VIEWER);
+    }
+
+    @Test
     void pingIsAnsweredWithPong() {
         WsClient client = connect("");
         client.send("{\"type\":\"ping\",\"ts\":1234}");
@@ -422,6 +456,36 @@ class GatewayIntegrationTest {
     }
 
     @Test
+    void aViewerOfARoomWhoseTopicIsDeletedAndRecreatedIsToldThatItsSeqStartsOverAndGetsTheNewBatches()
+            throws Exception {
+        String room = newRoom();
+        createRoomTopic(room);
+        publishBatch(room, "one");
+        long old = publishBatch(room, "two");
+        WsClient client = connect("room=" + room);
+        assertThat(client.next("joined").path("seq").asLong()).isEqualTo(old);
+
+        // the aggregator deletes an idle room's topic, and makes a fresh one when the room comes back
+        admin.deleteTopics(List.of(Topics.room(room))).all().get(30, TimeUnit.SECONDS);
+        JsonNode restarted = client.next("joined");
+        assertThat(restarted.path("seq").asLong()).isEqualTo(-1);
+        assertThat(restarted.path("recovered").asBoolean()).isFalse();
+
+        await().atMost(WAIT).until(() -> {
+            try {
+                createRoomTopic(room);
+                return true;
+            } catch (java.util.concurrent.ExecutionException e) {
+                return false; // the deletion is still being completed
+            }
+        });
+        assertThat(publishBatch(room, "fresh")).isZero();
+        JsonNode batch = client.next("batch");
+        assertThat(batch.path("seq").asLong()).isZero();
+        assertThat(text(batch)).isEqualTo("fresh");
+    }
+
+    @Test
     void theLastViewerLeavingStopsTheFeedOfTheRoom() throws Exception {
         KafkaRoomFeed feed = gateway.getBean(KafkaRoomFeed.class);
         String room = newRoom();
@@ -485,6 +549,26 @@ class GatewayIntegrationTest {
         moderator.send("{\"type\":\"ping\"}");
         moderator.next("pong");
         assertThat(moderator.seen()).filteredOn(f -> f.path("type").asString().equals("error")).hasSize(1);
+    }
+
+    @Test
+    void onlyTheRoomsStreamerMaySetItsSlowMode() throws Exception {
+        String room = newRoom();
+        String slow = "{\"type\":\"slow_mode\",\"room\":\"" + room + "\",\"seconds\":10}";
+        WsClient moderator = connect("token=" + devToken("Mo", "moderator", List.of(room)));
+        moderator.send(slow);
+        assertThat(moderator.next("error").path("code").asString()).isEqualTo("forbidden");
+        WsClient otherStreamer = connect("token=" + devToken("Other", "streamer", List.of(newRoom())));
+        otherStreamer.send(slow);
+        assertThat(otherStreamer.next("error").path("code").asString()).isEqualTo("forbidden");
+
+        WsClient streamer = connect("token=" + devToken("Sam", "streamer", List.of(room)));
+        streamer.send(slow);
+        streamer.send("{\"type\":\"slow_mode\",\"room\":\"" + room + "\",\"seconds\":7200}");
+        assertThat(streamer.next("error").path("code").asString()).as("over an hour").isEqualTo("bad_request");
+        streamer.send("{\"type\":\"ping\"}");
+        streamer.next("pong");
+        assertThat(streamer.seen()).filteredOn(f -> f.path("type").asString().equals("error")).hasSize(1);
     }
 
     @Test

@@ -26,11 +26,13 @@ import org.jspecify.annotations.Nullable;
  * @param commentIds comment ids already broadcast, likewise (a shorter, count-bounded horizon)
  * @param mutes   muted user ids, with the end of the mute (epoch millis)
  * @param recent  the room's latest comments, oldest first
+ * @param slowMode the slow-mode interval its streamer set, in seconds; 0 when none (the configured
+ *                 one, if any, applies)
  */
 @JsonInclude(JsonInclude.Include.NON_EMPTY)
 public record RoomState(String room, long seq, long ts, long likes, Map<String, GiftTotal> gifts, List<TopEntry> gifters,
                         Map<String, Long> giftIds, Map<String, Long> commentIds, Map<String, Long> mutes,
-                        List<BatchComment> recent) {
+                        List<BatchComment> recent, int slowMode) {
 
     /** How many gifters the room's top list shows. */
     public static final int TOP = 10;
@@ -38,8 +40,9 @@ public record RoomState(String room, long seq, long ts, long likes, Map<String, 
     public RoomState(String room, long seq, long ts, long likes, @Nullable Map<String, GiftTotal> gifts,
                      @Nullable List<TopEntry> gifters, @Nullable Map<String, Long> giftIds,
                      @Nullable Map<String, Long> commentIds, @Nullable Map<String, Long> mutes,
-                     @Nullable List<BatchComment> recent) {
+                     @Nullable List<BatchComment> recent, int slowMode) {
         this.room = room;
+        this.slowMode = slowMode;
         this.seq = seq;
         this.ts = ts;
         this.likes = likes;
@@ -53,12 +56,12 @@ public record RoomState(String room, long seq, long ts, long likes, Map<String, 
 
     /** A room nothing happened in yet. */
     public static RoomState empty(String room) {
-        return new RoomState(room, -1, 0, 0, null, null, null, null, null, null);
+        return new RoomState(room, -1, 0, 0, null, null, null, null, null, null, 0);
     }
 
     /** The same state, including the batch at {@code newSeq}. */
     public RoomState withSeq(long newSeq) {
-        return new RoomState(room, newSeq, ts, likes, gifts, gifters, giftIds, commentIds, mutes, recent);
+        return new RoomState(room, newSeq, ts, likes, gifts, gifters, giftIds, commentIds, mutes, recent, slowMode);
     }
 
     /** The top gifters by value, at most {@link #TOP}. */

@@ -29,6 +29,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.errors.WakeupException;
@@ -48,6 +49,13 @@ import reactor.core.Disposable;
  * topic does not exist yet is ready at once (seq -1) and is checked again every
  * {@code topicCheckInterval} until the topic appears, then read from its beginning; it is not
  * assigned meanwhile, so the consumer does not log about a missing topic.
+ *
+ * <p>Room topics follow live rooms: the aggregator deletes the topic of a room idle for long and
+ * creates a fresh one when the room comes back, whose offsets (the seqs) start again at 0. The
+ * followed rooms' topics are therefore described again every ten {@code topicCheckInterval}s: a
+ * topic that is gone sends its room back to waiting, one that was recreated (another topic id)
+ * is read again from its beginning; either way the listener gets a new {@code onStart}. A
+ * recreation noticed first by the consumer (its position reset to an earlier offset) does the same.
  */
 public final class KafkaRoomFeed implements RoomFeed, AutoCloseable {
 
@@ -72,6 +80,8 @@ public final class KafkaRoomFeed implements RoomFeed, AutoCloseable {
     private final Map<String, Followed> followed = new HashMap<>();
     private long nextTopicCheck;
     private boolean topicCheckInFlight;
+    private long nextAssignedCheck;
+    private boolean assignedCheckInFlight;
 
     /**
      * @param ringMaxBatches     how many recent records a new room is warmed up with, at most
@@ -177,6 +187,7 @@ public final class KafkaRoomFeed implements RoomFeed, AutoCloseable {
             }
         }
         checkWaitingTopics(now);
+        checkAssignedTopics(now);
         if (!running) {
             return;
         }
@@ -237,12 +248,12 @@ public final class KafkaRoomFeed implements RoomFeed, AutoCloseable {
             if (error != null) {
                 submit(() -> resolveFailed(f, unwrap(error)));
             } else {
-                listOffsets(f); // admin calls are thread-safe: from the admin thread, without a hop
+                listOffsets(f, description.topicId()); // admin calls are thread-safe: from the admin thread, without a hop
             }
         });
     }
 
-    private void listOffsets(Followed f) {
+    private void listOffsets(Followed f, @Nullable Uuid topicId) {
         TopicPartition tp = f.partition;
         ListOffsetsOptions committed = new ListOffsetsOptions(IsolationLevel.READ_COMMITTED);
         long from = clock.millis() - settings.ringMaxAge().toMillis();
@@ -254,6 +265,7 @@ public final class KafkaRoomFeed implements RoomFeed, AutoCloseable {
                 admin.listOffsets(Map.of(tp, OffsetSpec.forTimestamp(from)), committed).partitionResult(tp);
         KafkaFuture.allOf(earliest, latest, recent).whenComplete((ignored, error) -> submit(() -> {
             if (error == null) {
+                f.topicId = topicId;
                 resolved(f, offsetOf(earliest), offsetOf(latest), offsetOf(recent));
             } else {
                 resolveFailed(f, unwrap(error));
@@ -341,6 +353,7 @@ public final class KafkaRoomFeed implements RoomFeed, AutoCloseable {
             if (f != null && f.state == State.WAITING_TOPIC) {
                 f.state = State.ASSIGNED;
                 f.position = 0;
+                f.topicId = describedId(future);
                 changed = true;
             }
         }
@@ -355,12 +368,87 @@ public final class KafkaRoomFeed implements RoomFeed, AutoCloseable {
         }
     }
 
+    /**
+     * Describes the assigned rooms' topics again (every ten topic checks): a room whose topic was
+     * deleted (idle) or recreated (the room came back) starts over.
+     */
+    private void checkAssignedTopics(long now) {
+        if (assignedCheckInFlight || now - nextAssignedCheck < 0) {
+            return;
+        }
+        nextAssignedCheck = now + settings.topicCheckInterval().toNanos() * 10;
+        List<String> assigned = new ArrayList<>();
+        for (Followed f : followed.values()) {
+            if (f.state == State.ASSIGNED) {
+                assigned.add(f.partition.topic());
+            }
+        }
+        if (assigned.isEmpty()) {
+            return;
+        }
+        assignedCheckInFlight = true;
+        Map<String, KafkaFuture<TopicDescription>> results = admin.describeTopics(assigned).topicNameValues();
+        KafkaFuture.allOf(results.values().toArray(KafkaFuture[]::new)).whenComplete((ignored, error) ->
+                submit(() -> assignedChecked(results)));
+    }
+
+    private void assignedChecked(Map<String, KafkaFuture<TopicDescription>> results) {
+        assignedCheckInFlight = false;
+        boolean unassign = false;
+        for (Map.Entry<String, KafkaFuture<TopicDescription>> result : results.entrySet()) {
+            Followed f = followed.get(Topics.roomOf(result.getKey()));
+            if (f == null || f.state != State.ASSIGNED) {
+                continue;
+            }
+            KafkaFuture<TopicDescription> future = result.getValue();
+            if (future.isCompletedExceptionally()) {
+                if (failure(future) instanceof UnknownTopicOrPartitionException) {
+                    // deleted (the room was idle): wait for a fresh topic, read from its start
+                    log.atInfo().addKeyValue("room", f.handle.room)
+                            .log("The topic of room {} is gone; waiting for a new one", f.handle.room);
+                    f.state = State.WAITING_TOPIC;
+                    f.topicId = null;
+                    unassign = true;
+                    restart(f, 0);
+                }
+                continue;
+            }
+            Uuid id = describedId(future);
+            if (f.topicId != null && id != null && !id.equals(f.topicId)) {
+                log.atInfo().addKeyValue("room", f.handle.room)
+                        .log("The topic of room {} was recreated; reading it from its start", f.handle.room);
+                f.topicId = id;
+                consumer.seek(f.partition, 0);
+                restart(f, 0);
+            } else if (f.topicId == null) {
+                f.topicId = id;
+            }
+        }
+        if (unassign) {
+            reassign();
+        }
+    }
+
+    /** Reading the room starts over at {@code offset} (a new topic): the listener forgets what it had. */
+    private void restart(Followed f, long offset) {
+        f.position = offset;
+        notify(f, l -> l.onStart(offset));
+    }
+
     private void dispatch(ConsumerRecords<byte[], byte[]> records) {
         for (Followed f : followed.values()) {
             if (f.state != State.ASSIGNED) {
                 continue;
             }
             List<ConsumerRecord<byte[], byte[]>> partitionRecords = records.records(f.partition);
+            if (!partitionRecords.isEmpty() && partitionRecords.get(0).offset() < f.position) {
+                // the consumer's position was reset to an earlier offset: the topic was recreated
+                log.atInfo().addKeyValue("room", f.handle.room)
+                        .log("Room {} starts over at offset {}: its topic was recreated", f.handle.room,
+                                partitionRecords.get(0).offset());
+                f.topicId = null; // learnt again at the next check
+                restart(f, partitionRecords.get(0).offset());
+            }
             List<FeedRecord> batch = new ArrayList<>(partitionRecords.size());
             for (ConsumerRecord<byte[], byte[]> record : partitionRecords) {
                 if (record.value() != null) {
@@ -415,6 +503,26 @@ public final class KafkaRoomFeed implements RoomFeed, AutoCloseable {
         }
     }
 
+    private static @Nullable Uuid describedId(KafkaFuture<TopicDescription> done) {
+        try {
+            return done.get().topicId(); // complete
+        } catch (InterruptedException | ExecutionException e) {
+            return null;
+        }
+    }
+
+    private static Throwable failure(KafkaFuture<?> done) {
+        try {
+            done.get();
+            return new IllegalStateException("not failed");
+        } catch (ExecutionException e) {
+            return unwrap(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return e;
+        }
+    }
+
     private static long offsetOf(KafkaFuture<ListOffsetsResultInfo> done) {
         try {
             return done.get().offset(); // complete: allOf succeeded
@@ -445,6 +553,8 @@ public final class KafkaRoomFeed implements RoomFeed, AutoCloseable {
         long nextAttempt = System.nanoTime();
         long target;
         long position;
+        /** The id of the topic being read (a recreated topic has another), once known. */
+        @Nullable Uuid topicId;
 
         Followed(Handle handle) {
             this.handle = handle;
