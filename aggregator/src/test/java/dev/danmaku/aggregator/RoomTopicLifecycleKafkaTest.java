@@ -91,7 +91,7 @@ class RoomTopicLifecycleKafkaTest {
              IngressWriter writer = new IngressWriter()) {
             TestKafka.awaitIngressTopic();
             int port = aggregator.getBean(ManagementServer.class).port();
-            double createdBefore = metric(port, "danmaku_aggregator_topics_total");
+            double createdBefore = metric(port, "danmaku_aggregator_topics_creations_total");
             double deletedBefore = metric(port, "danmaku_aggregator_topics_deletions_total");
 
             try (RoomReader reader = new RoomReader(room)) {
@@ -99,7 +99,7 @@ class RoomTopicLifecycleKafkaTest {
                 writer.flush();
                 await().atMost(TIMEOUT).pollInSameThread().until(() -> reader.giftCount() == 1);
             }
-            assertThat(metric(port, "danmaku_aggregator_topics_total")).isGreaterThan(createdBefore);
+            assertThat(metric(port, "danmaku_aggregator_topics_creations_total")).isGreaterThan(createdBefore);
 
             // 2 s without messages or viewers: the topic goes, the state stays (without a latest batch)
             await().atMost(TIMEOUT).until(() -> !topics().contains(Topics.room(room)));
