@@ -2,6 +2,9 @@ package dev.danmaku.gateway.fanout;
 
 import dev.danmaku.protocol.ServerFrame;
 import dev.danmaku.protocol.codec.FrameCodec;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
@@ -15,6 +18,7 @@ public final class SharedBatch implements Outbound {
     private final long timestamp;
     private final Codecs codecs;
     private final AtomicReferenceArray<byte[]> encoded;
+    private final AtomicReferenceArray<ByteBuf> buffers;
 
     /**
      * @param batch     the batch, with its seq set
@@ -25,6 +29,7 @@ public final class SharedBatch implements Outbound {
         this.timestamp = timestamp;
         this.codecs = codecs;
         this.encoded = new AtomicReferenceArray<>(codecs.size());
+        this.buffers = new AtomicReferenceArray<>(codecs.size());
     }
 
     public long seq() {
@@ -58,6 +63,23 @@ public final class SharedBatch implements Outbound {
             }
             return bytes;
         }
+    }
+
+    /**
+     * The batch in this codec's format as a direct buffer, made on the first call for the codec;
+     * write a {@code retainedDuplicate()} of it, never the buffer itself (its bytes are shared by
+     * every viewer). Direct, so that a socket write does not copy it; its memory is the JDK's,
+     * freed by the garbage collector once the batch is unreachable (Netty never frees it).
+     */
+    public ByteBuf buffer(FrameCodec codec) {
+        int slot = codecs.indexOf(codec);
+        ByteBuf buffer = buffers.get(slot);
+        if (buffer != null) {
+            return buffer;
+        }
+        byte[] bytes = bytes(codec);
+        ByteBuf made = Unpooled.wrappedBuffer(ByteBuffer.allocateDirect(bytes.length).put(bytes).flip());
+        return buffers.compareAndSet(slot, null, made) ? made : buffers.get(slot);
     }
 
     /** True once the batch was encoded for this codec (for tests of the encode-once contract). */
