@@ -9,6 +9,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.handler.codec.http.websocketx.extensions.WebSocketExtensionEncoder;
 import java.util.concurrent.atomic.AtomicBoolean;
 import reactor.netty.NettyPipeline;
 
@@ -19,7 +20,9 @@ import reactor.netty.NettyPipeline;
  * while the channel is writable, and flushes once. When the channel's outbound buffer passes
  * its high water mark it stops, leaving the rest in the Outbox (whose policy then skips comment
  * batches), and resumes when the channel is writable again. A {@link SharedBatch} is written as
- * a duplicate of its one direct buffer per codec (no copy, no encode per viewer).
+ * a duplicate of its one pre-framed direct buffer per codec (no encode, no copy, no frame header
+ * per viewer); when permessage-deflate was negotiated, as a frame of that buffer's payload, for
+ * the extension to compress.
  *
  * <p>It sits in the channel's pipeline to hear writability changes. {@link #stop} (before the
  * close frame is sent) ends it: nothing is written after.
@@ -33,6 +36,8 @@ public final class ChannelWriter extends ChannelInboundHandlerAdapter implements
     private final FrameCodec codec;
     private final AtomicBoolean scheduled = new AtomicBoolean();
     private volatile boolean stopped;
+    /** Whether a WebSocket extension (permessage-deflate) encodes frames: known at the first write. */
+    private int extended = -1;
 
     private ChannelWriter(Channel channel, Outbox outbox, FrameCodec codec) {
         this.channel = channel;
@@ -88,7 +93,7 @@ public final class ChannelWriter extends ChannelInboundHandlerAdapter implements
             if (item == null) {
                 break;
             }
-            channel.write(frame(item), channel.voidPromise());
+            channel.write(message(item), channel.voidPromise());
             wrote = true;
         }
         if (wrote) {
@@ -96,10 +101,27 @@ public final class ChannelWriter extends ChannelInboundHandlerAdapter implements
         }
     }
 
-    private WebSocketFrame frame(Outbound item) {
-        ByteBuf payload = item instanceof SharedBatch batch
-                ? batch.buffer(codec).retainedDuplicate()
-                : Unpooled.wrappedBuffer(codec.encode(((Outbound.Frame) item).frame()));
+    private Object message(Outbound item) {
+        if (item instanceof SharedBatch batch) {
+            ByteBuf frame = batch.frame(codec);
+            if (!extended()) { // the whole frame, as it is: the WebSocket encoder lets ByteBufs through
+                return frame.retainedDuplicate();
+            }
+            // permessage-deflate negotiated: a frame object, for the extension to compress
+            int offset = SharedBatch.payloadOffset(batch.bytes(codec).length);
+            return wrap(frame.retainedSlice(offset, frame.readableBytes() - offset));
+        }
+        return wrap(Unpooled.wrappedBuffer(codec.encode(((Outbound.Frame) item).frame())));
+    }
+
+    private WebSocketFrame wrap(ByteBuf payload) {
         return codec.binary() ? new BinaryWebSocketFrame(payload) : new TextWebSocketFrame(payload);
+    }
+
+    private boolean extended() {
+        if (extended < 0) {
+            extended = channel.pipeline().get(WebSocketExtensionEncoder.class) != null ? 1 : 0;
+        }
+        return extended == 1;
     }
 }

@@ -18,7 +18,7 @@ public final class SharedBatch implements Outbound {
     private final long timestamp;
     private final Codecs codecs;
     private final AtomicReferenceArray<byte[]> encoded;
-    private final AtomicReferenceArray<ByteBuf> buffers;
+    private final AtomicReferenceArray<ByteBuf> frames;
 
     /**
      * @param batch     the batch, with its seq set
@@ -29,7 +29,7 @@ public final class SharedBatch implements Outbound {
         this.timestamp = timestamp;
         this.codecs = codecs;
         this.encoded = new AtomicReferenceArray<>(codecs.size());
-        this.buffers = new AtomicReferenceArray<>(codecs.size());
+        this.frames = new AtomicReferenceArray<>(codecs.size());
     }
 
     public long seq() {
@@ -66,20 +66,37 @@ public final class SharedBatch implements Outbound {
     }
 
     /**
-     * The batch in this codec's format as a direct buffer, made on the first call for the codec;
-     * write a {@code retainedDuplicate()} of it, never the buffer itself (its bytes are shared by
-     * every viewer). Direct, so that a socket write does not copy it; its memory is the JDK's,
-     * freed by the garbage collector once the batch is unreachable (Netty never frees it).
+     * The batch in this codec's format as one whole, unmasked WebSocket frame (header, then
+     * payload) in a direct buffer, made on the first call for the codec. Server frames are the
+     * same bytes for every viewer, so each is written a {@code retainedDuplicate()} of this (never
+     * the buffer itself): no encode, no copy and no frame header per viewer. The payload alone is
+     * {@link #payloadOffset} on. The memory is the JDK's, freed by the garbage collector once the
+     * batch is unreachable (Netty never frees it).
      */
-    public ByteBuf buffer(FrameCodec codec) {
+    public ByteBuf frame(FrameCodec codec) {
         int slot = codecs.indexOf(codec);
-        ByteBuf buffer = buffers.get(slot);
-        if (buffer != null) {
-            return buffer;
+        ByteBuf frame = frames.get(slot);
+        if (frame != null) {
+            return frame;
         }
-        byte[] bytes = bytes(codec);
-        ByteBuf made = Unpooled.wrappedBuffer(ByteBuffer.allocateDirect(bytes.length).put(bytes).flip());
-        return buffers.compareAndSet(slot, null, made) ? made : buffers.get(slot);
+        byte[] payload = bytes(codec);
+        int length = payload.length;
+        ByteBuffer buffer = ByteBuffer.allocateDirect(payloadOffset(length) + length);
+        buffer.put((byte) (0x80 | (codec.binary() ? 0x2 : 0x1))); // FIN, text or binary
+        if (length <= 125) {
+            buffer.put((byte) length);
+        } else if (length <= 0xFFFF) {
+            buffer.put((byte) 126).putShort((short) length);
+        } else {
+            buffer.put((byte) 127).putLong(length);
+        }
+        ByteBuf made = Unpooled.wrappedBuffer(buffer.put(payload).flip());
+        return frames.compareAndSet(slot, null, made) ? made : frames.get(slot);
+    }
+
+    /** Where the payload starts in {@link #frame}, for a payload of this length. */
+    public static int payloadOffset(int length) {
+        return length <= 125 ? 2 : length <= 0xFFFF ? 4 : 10;
     }
 
     /** True once the batch was encoded for this codec (for tests of the encode-once contract). */
