@@ -161,6 +161,10 @@ public final class FanoutBench {
         // on a shared, loaded machine a send may take over the default 1 s to be stored: wait longer
         gatewayEnv.put("DANMAKU_INGRESS_ANSWER_TIMEOUT", "10s");
         gatewayEnv.put("DANMAKU_KAFKA_DELIVERY_TIMEOUT", "10s");
+        // a gateway starved of CPU reads a sender's frames in bursts: the per-connection limit
+        // (5/s, bursts of 10) would refuse them although each sender sends under 1/s
+        gatewayEnv.put("DANMAKU_LIMITS_COMMENTS_PER_SECOND", "50");
+        gatewayEnv.put("DANMAKU_LIMITS_COMMENT_BURST", "100");
         if (options.get("mode").equals("idle")) {
             gatewayEnv.put("DANMAKU_HEARTBEAT_INTERVAL", options.get("heartbeat"));
         }
