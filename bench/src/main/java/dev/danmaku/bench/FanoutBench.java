@@ -69,6 +69,7 @@ public final class FanoutBench {
         DEFAULTS.put("idle-warm", "500");        // idle mode: viewers connected before the RSS baseline
         DEFAULTS.put("hold", "20");              // idle mode: seconds held open with heartbeats
         DEFAULTS.put("heartbeat", "5s");         // idle mode: the gateway's heartbeat interval
+        DEFAULTS.put("histo", "");               // idle mode: a file for the server's live-heap class histogram
     }
 
     private final Map<String, String> options;
@@ -264,6 +265,11 @@ public final class FanoutBench {
             Thread.sleep(TimeUnit.SECONDS.toMillis(intOption("hold")));
             long rssHeld = Proc.rssBytes(pid);
             long cpuHold = Proc.cpuNanos(pid) - cpuBefore - cpuConnect;
+            if (!options.get("histo").isEmpty()) { // the live heap by class (after a full GC), while connected
+                new ProcessBuilder("jcmd", Long.toString(pid), "GC.class_histogram")
+                        .redirectErrorStream(true).redirectOutput(Path.of(options.get("histo") + "." + name).toFile())
+                        .start().waitFor(120, TimeUnit.SECONDS);
+            }
             Result result = Result.idle(name, viewers, client.ready, viewers - warm, connectNanos, rssBefore,
                     rssConnected, rssHeld, cpuConnect, cpuHold, intOption("hold"), client.viewersClosed);
             client.closeAll();
