@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.codec.http.websocketx.extensions.WebSocketExtensionEncoder;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import reactor.netty.NettyPipeline;
 
@@ -60,7 +61,11 @@ public final class ChannelWriter extends ChannelInboundHandlerAdapter implements
     /** Something was queued: write it soon, on the event loop. Never blocks. */
     public void wake() {
         if (!stopped && scheduled.compareAndSet(false, true)) {
-            channel.eventLoop().execute(this);
+            try {
+                channel.eventLoop().execute(this);
+            } catch (RejectedExecutionException e) {
+                stopped = true; // the event loop is shutting down: so is the connection
+            }
         }
     }
 
