@@ -23,16 +23,20 @@ import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.HdrHistogram.Histogram;
 import org.jspecify.annotations.Nullable;
 
@@ -106,7 +110,7 @@ final class BenchClient implements AutoCloseable {
     }
 
     /** Runs on the loop thread and waits for the answer. */
-    <T> T onLoop(java.util.concurrent.Callable<T> task) {
+    <T> T onLoop(Callable<T> task) {
         try {
             return loop.submit(task).get();
         } catch (InterruptedException e) {
@@ -352,11 +356,11 @@ final class BenchClient implements AutoCloseable {
     private final class Viewer extends ChannelInboundHandlerAdapter {
         final BitSet received;
         final boolean awaitJoined;
-        final java.util.function.Consumer<Boolean> onReady;
-        Channel channel;
+        final Consumer<Boolean> onReady;
+        Channel channel; // set right after construction, before any event
         boolean settled;
 
-        Viewer(int total, boolean awaitJoined, java.util.function.Consumer<Boolean> onReady) {
+        Viewer(int total, boolean awaitJoined, Consumer<Boolean> onReady) {
             this.received = new BitSet(total);
             this.awaitJoined = awaitJoined;
             this.onReady = onReady;
@@ -396,7 +400,7 @@ final class BenchClient implements AutoCloseable {
                     onFrame(frame.content());
                 }
             } finally {
-                io.netty.util.ReferenceCountUtil.release(msg);
+                ReferenceCountUtil.release(msg);
             }
         }
 
@@ -489,7 +493,7 @@ final class BenchClient implements AutoCloseable {
                     }
                 }
             } finally {
-                io.netty.util.ReferenceCountUtil.release(msg);
+                ReferenceCountUtil.release(msg);
             }
         }
 
@@ -545,13 +549,13 @@ final class BenchClient implements AutoCloseable {
             }
             if (digits > 0 && digits < 10) {
                 if (n == ids.length) {
-                    ids = java.util.Arrays.copyOf(ids, n * 2);
+                    ids = Arrays.copyOf(ids, n * 2);
                 }
                 ids[n++] = (int) value;
             }
             i = j - 1;
         }
-        return java.util.Arrays.copyOf(ids, n);
+        return Arrays.copyOf(ids, n);
     }
 
     /** The last frames scanned, to recognise copies of the same batch by comparing their bytes. */
