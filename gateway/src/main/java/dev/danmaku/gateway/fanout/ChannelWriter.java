@@ -26,7 +26,7 @@ import reactor.netty.NettyPipeline;
  * the extension to compress.
  *
  * <p>It sits in the channel's pipeline to hear writability changes. {@link #stop} (before the
- * close frame is sent) ends it: nothing is written after.
+ * close frame is sent) writes what is queued, then ends it: nothing is written after.
  */
 public final class ChannelWriter extends ChannelInboundHandlerAdapter implements Runnable {
 
@@ -36,7 +36,12 @@ public final class ChannelWriter extends ChannelInboundHandlerAdapter implements
     private final Outbox outbox;
     private final FrameCodec codec;
     private final AtomicBoolean scheduled = new AtomicBoolean();
+    /** Set by {@link #stop}: no more wakes. */
+    private volatile boolean closing;
+    /** Set on the event loop once the last drain before the close frame ran: no more writes. */
     private volatile boolean stopped;
+    /** A marker write is under way whose completion resumes a drain stopped by an unwritable channel (event loop only). */
+    private boolean parked;
     /** Whether a WebSocket extension (permessage-deflate) encodes frames: known at the first write. */
     private int extended = -1;
 
@@ -60,18 +65,37 @@ public final class ChannelWriter extends ChannelInboundHandlerAdapter implements
 
     /** Something was queued: write it soon, on the event loop. Never blocks. */
     public void wake() {
-        if (!stopped && scheduled.compareAndSet(false, true)) {
-            try {
-                channel.eventLoop().execute(this);
-            } catch (RejectedExecutionException e) {
-                stopped = true; // the event loop is shutting down: so is the connection
-            }
+        if (!closing && scheduled.compareAndSet(false, true)) {
+            execute(this);
         }
     }
 
-    /** Writes nothing more (the close frame comes next). */
+    /**
+     * The close frame comes next: what is queued now is written first (while the channel takes
+     * it), then nothing more. Call before sending the close frame, from any thread: off the event
+     * loop, the last drain is a task queued ahead of the close frame's write.
+     */
     public void stop() {
+        closing = true;
+        if (channel.eventLoop().inEventLoop()) {
+            lastDrain();
+        } else {
+            execute(this::lastDrain);
+        }
+    }
+
+    private void lastDrain() {
+        drain();
         stopped = true;
+    }
+
+    private void execute(Runnable task) {
+        try {
+            channel.eventLoop().execute(task);
+        } catch (RejectedExecutionException e) {
+            closing = true; // the event loop is shutting down: so is the connection
+            stopped = true;
+        }
     }
 
     @Override
@@ -93,7 +117,11 @@ public final class ChannelWriter extends ChannelInboundHandlerAdapter implements
             return;
         }
         boolean wrote = false;
-        while (channel.isWritable()) {
+        while (true) {
+            if (!channel.isWritable()) {
+                park();
+                break;
+            }
             Outbound item = outbox.poll();
             if (item == null) {
                 break;
@@ -104,6 +132,24 @@ public final class ChannelWriter extends ChannelInboundHandlerAdapter implements
         if (wrote) {
             channel.flush();
         }
+    }
+
+    /**
+     * The channel takes no more now: an empty write completes once everything before it went
+     * to the socket, and then the drain goes on. (Writability events resume it earlier where the
+     * pipeline passes them on; this does not depend on it.)
+     */
+    private void park() {
+        if (parked || outbox.size() == 0) {
+            return;
+        }
+        parked = true;
+        channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(done -> {
+            parked = false;
+            if (done.isSuccess()) {
+                drain();
+            }
+        });
     }
 
     private Object message(Outbound item) {
