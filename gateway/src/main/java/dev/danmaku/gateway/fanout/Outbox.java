@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Sinks;
 
@@ -53,6 +54,8 @@ public final class Outbox {
     /** {@link System#nanoTime()} when lagging started; meaningful while {@code lagging}. */
     private long laggingSince;
     private boolean lagging;
+    /** Set by {@link #writeTo}: items then bypass the sink, and this runs after each one queued. */
+    private volatile @Nullable Runnable wake;
 
     /**
      * @param capacity items queued before comment batches are skipped
@@ -73,6 +76,19 @@ public final class Outbox {
     /** The queued items, for the connection's one writer. */
     public Flux<Outbound> flux() {
         return sink.asFlux();
+    }
+
+    /**
+     * Hands the queue to a writer that {@link #poll}s it instead of subscribing to {@link #flux()}
+     * (a {@link ChannelWriter}): {@code wake} runs after each item queued. Call before the first offer.
+     */
+    public void writeTo(Runnable wake) {
+        this.wake = wake;
+    }
+
+    /** The next item, for the one writer given to {@link #writeTo}; null when none waits. */
+    public @Nullable Outbound poll() {
+        return queue.poll();
     }
 
     /** Items waiting now. */
@@ -131,6 +147,14 @@ public final class Outbox {
     }
 
     private Result emit(Outbound item) {
+        Runnable writer = wake;
+        if (writer != null) {
+            if (!queue.offer(item)) {
+                return Result.OVERFLOW;
+            }
+            writer.run();
+            return Result.QUEUED;
+        }
         return sink.tryEmitNext(item).isSuccess() ? Result.QUEUED : Result.OVERFLOW;
     }
 

@@ -2,6 +2,9 @@ package dev.danmaku.gateway.fanout;
 
 import dev.danmaku.protocol.ServerFrame;
 import dev.danmaku.protocol.codec.FrameCodec;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
@@ -15,6 +18,7 @@ public final class SharedBatch implements Outbound {
     private final long timestamp;
     private final Codecs codecs;
     private final AtomicReferenceArray<byte[]> encoded;
+    private final AtomicReferenceArray<ByteBuf> frames;
 
     /**
      * @param batch     the batch, with its seq set
@@ -25,6 +29,7 @@ public final class SharedBatch implements Outbound {
         this.timestamp = timestamp;
         this.codecs = codecs;
         this.encoded = new AtomicReferenceArray<>(codecs.size());
+        this.frames = new AtomicReferenceArray<>(codecs.size());
     }
 
     public long seq() {
@@ -58,6 +63,40 @@ public final class SharedBatch implements Outbound {
             }
             return bytes;
         }
+    }
+
+    /**
+     * The batch in this codec's format as one whole, unmasked WebSocket frame (header, then
+     * payload) in a direct buffer, made on the first call for the codec. Server frames are the
+     * same bytes for every viewer, so each is written a {@code retainedDuplicate()} of this (never
+     * the buffer itself): no encode, no copy and no frame header per viewer. The payload alone is
+     * {@link #payloadOffset} on. The memory is the JDK's, freed by the garbage collector once the
+     * batch is unreachable (Netty never frees it).
+     */
+    public ByteBuf frame(FrameCodec codec) {
+        int slot = codecs.indexOf(codec);
+        ByteBuf frame = frames.get(slot);
+        if (frame != null) {
+            return frame;
+        }
+        byte[] payload = bytes(codec);
+        int length = payload.length;
+        ByteBuffer buffer = ByteBuffer.allocateDirect(payloadOffset(length) + length);
+        buffer.put((byte) (0x80 | (codec.binary() ? 0x2 : 0x1))); // FIN, text or binary
+        if (length <= 125) {
+            buffer.put((byte) length);
+        } else if (length <= 0xFFFF) {
+            buffer.put((byte) 126).putShort((short) length);
+        } else {
+            buffer.put((byte) 127).putLong(length);
+        }
+        ByteBuf made = Unpooled.wrappedBuffer(buffer.put(payload).flip());
+        return frames.compareAndSet(slot, null, made) ? made : frames.get(slot);
+    }
+
+    /** Where the payload starts in {@link #frame}, for a payload of this length. */
+    public static int payloadOffset(int length) {
+        return length <= 125 ? 2 : length <= 0xFFFF ? 4 : 10;
     }
 
     /** True once the batch was encoded for this codec (for tests of the encode-once contract). */

@@ -2,6 +2,7 @@ package dev.danmaku.gateway.session;
 
 import dev.danmaku.gateway.LogKeys;
 import dev.danmaku.gateway.auth.Identity;
+import dev.danmaku.gateway.fanout.ChannelWriter;
 import dev.danmaku.gateway.fanout.Outbound;
 import dev.danmaku.gateway.fanout.OutboundStats;
 import dev.danmaku.gateway.fanout.Outbox;
@@ -118,6 +119,10 @@ public final class Connection implements RoomViewer {
         lastPing = lastInbound;
         debug().addKeyValue(LogKeys.USER, user.id())
                 .log("Connection {} opened ({}, user {})", id, codec.subprotocol(), user.id());
+        // On a Netty channel the queue is written straight to it (the fan-out path); elsewhere
+        // (tests' fake sessions) through session.send
+        ChannelWriter writer = session.getAttributes().get(GatewayWebSocketService.CHANNEL_ATTRIBUTE)
+                instanceof Channel channel ? ChannelWriter.attach(channel, outbound, codec, written::written) : null;
         send(new ServerFrame.Welcome(id, user,
                 new ServerFrame.Heartbeat(settings.heartbeatInterval().toMillis(), settings.heartbeatTimeout().toMillis()),
                 ServerFrame.ClientLimits.of(settings.limits())));
@@ -125,6 +130,11 @@ public final class Connection implements RoomViewer {
         // The close frame goes first (with our code), then the streams stop: cancelling the
         // inbound first would make Reactor Netty send a close frame of its own, without a code.
         Mono<Void> closing = closeSignal.asMono()
+                .doOnNext(status -> {
+                    if (writer != null) {
+                        writer.stop(); // nothing after the close frame
+                    }
+                })
                 .flatMap(status -> session.close(status)
                         // a peer that does not read never lets the close frame through: drop the socket
                         .timeout(CLOSE_GRACE, Mono.fromRunnable(this::abort))
@@ -153,7 +163,7 @@ public final class Connection implements RoomViewer {
                     return Mono.empty();
                 });
 
-        Flux<WebSocketMessage> frames = outbound.flux().map(this::toMessage);
+        Flux<WebSocketMessage> frames = writer != null ? Flux.empty() : outbound.flux().map(this::toMessage);
         Flux<WebSocketMessage> pings = Flux.interval(settings.heartbeatTick(), settings.heartbeatTick())
                 .handle((tick, sink) -> {
                     WebSocketMessage ping = heartbeat();

@@ -1,0 +1,594 @@
+package dev.danmaku.bench;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.HdrHistogram.Histogram;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The benchmark's WebSocket client: every viewer and sender connection on ONE Netty event loop
+ * thread (epoll). Viewers count the comment ids of each frame by a byte scan for the marker
+ * {@code "fbq<digits>}: a frame equal (byte for byte, compared) to one already scanned reuses
+ * that scan, so the many copies of a room's batch cost a comparison each, not a parse. Each
+ * viewer marks the ids it got in a bit set, so every (comment, viewer) delivery is checked
+ * exactly: missing ones are lost, repeated ones duplicates. Latency is receive time minus the
+ * comment's send time, both {@link System#nanoTime()} of this process, in an HdrHistogram.
+ *
+ * <p>All mutable state is touched on the loop thread only; the main thread reads the volatile
+ * counters, or asks the loop ({@link #onLoop}).
+ */
+final class BenchClient implements AutoCloseable {
+
+    static final String ID_PREFIX = "fbq";
+    private static final byte[] JOINED = "{\"type\":\"joined\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] BATCH = "{\"type\":\"batch\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] ACK = "{\"type\":\"ack\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] ERROR = "{\"type\":\"error\"".getBytes(StandardCharsets.US_ASCII);
+    private static final long MAX_LATENCY_MICROS = TimeUnit.MINUTES.toMicros(10);
+
+    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+    private final EventLoop loop = group.next();
+    private final Thread loopThread;
+    private final String host;
+    private final int port;
+
+    // ---- loop-thread state ----
+    private final List<Viewer> viewers = new ArrayList<>();
+    private final List<Channel> senders = new ArrayList<>();
+    private final FrameCache cache = new FrameCache(64);
+    private final Histogram latency = new Histogram(MAX_LATENCY_MICROS, 3);
+    private long[] sentAt = new long[0];
+    /** Ids the gateway acknowledged (stored by the broker) and refused (an error frame). */
+    private BitSet acked = new BitSet();
+    private BitSet refused = new BitSet();
+    private int total;
+    private int measureFrom;
+    private int measureTo;
+    private int next;
+    private long sendStart;
+    private double rate;
+    private @Nullable ScheduledFuture<?> sendTask;
+    private long duplicates;
+    private long unknown;
+    private long sendFailures;
+    private long frames;
+
+    // ---- counters read by the main thread ----
+    volatile long deliveries;
+    volatile int ready;
+    volatile int failed;
+    volatile int viewersClosed;
+    volatile int acks;
+    volatile int senderErrors;
+    volatile boolean batchSeen;
+    volatile @Nullable String firstSenderError;
+
+    BenchClient(String host, int port) throws InterruptedException, ExecutionException {
+        this.host = host;
+        this.port = port;
+        this.loopThread = loop.submit(Thread::currentThread).get();
+    }
+
+    /** The event loop thread's CPU time so far, in nanoseconds. */
+    long loopCpuNanos() {
+        return ManagementFactory.getThreadMXBean().getThreadCpuTime(loopThread.getId());
+    }
+
+    /** Runs on the loop thread and waits for the answer. */
+    <T> T onLoop(Callable<T> task) {
+        try {
+            return loop.submit(task).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    /**
+     * Sets the comments this run will send: ids {@code 0..total-1}; latency is recorded for ids in
+     * {@code [measureFrom, measureTo)}. Call before connecting viewers.
+     */
+    void plan(int total, int measureFrom, int measureTo) {
+        onLoop(() -> {
+            this.total = total;
+            this.measureFrom = measureFrom;
+            this.measureTo = measureTo;
+            this.sentAt = new long[total];
+            this.acked = new BitSet(total);
+            this.refused = new BitSet(total);
+            return null;
+        });
+    }
+
+    /**
+     * Connects {@code count} viewers to {@code path}, at most {@code inFlight} handshakes at once.
+     * A viewer is ready when it got {@code joined} ({@code awaitJoined}) or when its handshake
+     * completed. Completes with the nanoseconds from the first connect to the last viewer ready
+     * (or failed).
+     */
+    CompletableFuture<Long> connectViewers(int count, String path, @Nullable String subprotocol, boolean awaitJoined,
+                                           int inFlight) {
+        CompletableFuture<Long> done = new CompletableFuture<>();
+        URI uri = URI.create("ws://" + host + ":" + port + path);
+        loop.execute(() -> new Connector(count, inFlight, done, uri, subprotocol, awaitJoined).start());
+        return done;
+    }
+
+    /** Connects one sender per URI (each with its own token in the query). */
+    CompletableFuture<Void> connectSenders(List<String> paths, @Nullable String subprotocol) {
+        List<CompletableFuture<Void>> all = new ArrayList<>();
+        for (String path : paths) {
+            CompletableFuture<Void> handshake = new CompletableFuture<>();
+            all.add(handshake);
+            URI uri = URI.create("ws://" + host + ":" + port + path);
+            ChannelFuture connect = connect(uri, subprotocol, new SenderHandler(handshake));
+            connect.addListener(f -> {
+                if (!f.isSuccess()) {
+                    handshake.completeExceptionally(f.cause());
+                } else {
+                    loop.execute(() -> senders.add(connect.channel()));
+                }
+            });
+        }
+        return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+    }
+
+    /** Sends one comment with an id outside the counted range from the last sender (a readiness probe). */
+    void probe(String room, int n) {
+        loop.execute(() -> {
+            Channel sender = senders.get(senders.size() - 1);
+            sender.writeAndFlush(comment(sender, room, "probe" + n), sender.voidPromise());
+        });
+    }
+
+    /** Starts sending ids {@code 0..total-1} at {@code rate} per second, round robin over the senders but the last. */
+    void startSending(String room, double rate, int senderCount) {
+        loop.execute(() -> {
+            this.rate = rate;
+            this.sendStart = System.nanoTime();
+            this.sendTask = loop.scheduleAtFixedRate(() -> sendDue(room, senderCount), 0, 1, TimeUnit.MILLISECONDS);
+        });
+    }
+
+    boolean sendingDone() {
+        return onLoop(() -> next >= total);
+    }
+
+    /** Σ over viewers of the ids each got; the histogram copy; duplicates; unknown ids; send failures. */
+    Totals totals() {
+        return onLoop(() -> {
+            long received = 0;
+            long lostAcked = 0;
+            for (Viewer viewer : viewers) {
+                received += viewer.received.cardinality();
+                BitSet missing = (BitSet) acked.clone();
+                missing.andNot(viewer.received);
+                lostAcked += missing.cardinality();
+            }
+            return new Totals(received, frames, lostAcked, acked.cardinality(), refused.cardinality(), latency.copy(),
+                    duplicates, unknown, sendFailures, viewers.size());
+        });
+    }
+
+    /**
+     * @param frames    frames received that carried comment ids
+     * @param lostAcked Σ over viewers of the acknowledged ids it did not get: what the service lost
+     */
+    record Totals(long received, long frames, long lostAcked, int acked, int refused, Histogram latency, long duplicates, long unknown, long sendFailures,
+                  int viewers) {
+    }
+
+    /** Closes every connection and waits for them to be gone (or 20 s). */
+    void closeAll() throws InterruptedException {
+        List<Channel> channels = onLoop(() -> {
+            List<Channel> all = new ArrayList<>(senders);
+            viewers.forEach(v -> all.add(v.channel));
+            return all;
+        });
+        for (Channel channel : channels) {
+            channel.close();
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        for (Channel channel : channels) {
+            channel.closeFuture().await(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+        }
+    }
+
+    @Override
+    public void close() {
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    // ---- loop thread ----
+
+    private void sendDue(String room, int senderCount) {
+        long elapsed = System.nanoTime() - sendStart;
+        int due = (int) Math.min(total, (long) (elapsed * rate / 1e9) + 1);
+        while (next < due) {
+            int seq = next++;
+            Channel sender = senders.get(seq % senderCount);
+            sentAt[seq] = System.nanoTime();
+            if (!sender.isActive()) {
+                sendFailures++;
+                continue;
+            }
+            sender.writeAndFlush(comment(sender, room, ID_PREFIX + seq), sender.voidPromise());
+        }
+        if (next >= total && sendTask != null) {
+            sendTask.cancel(false);
+        }
+    }
+
+    private static TextWebSocketFrame comment(Channel sender, String room, String id) {
+        ByteBuf buf = sender.alloc().buffer(128);
+        buf.writeCharSequence("{\"type\":\"comment\",\"room\":\"", StandardCharsets.US_ASCII);
+        buf.writeCharSequence(room, StandardCharsets.US_ASCII);
+        buf.writeCharSequence("\",\"id\":\"", StandardCharsets.US_ASCII);
+        buf.writeCharSequence(id, StandardCharsets.US_ASCII);
+        buf.writeCharSequence("\",\"text\":\"m", StandardCharsets.US_ASCII);
+        buf.writeCharSequence(id, StandardCharsets.US_ASCII);
+        buf.writeCharSequence(" from the fan-out bench\"}", StandardCharsets.US_ASCII);
+        return new TextWebSocketFrame(buf);
+    }
+
+    private ChannelFuture connect(URI uri, @Nullable String subprotocol, ChannelInboundHandlerAdapter handler) {
+        WebSocketClientProtocolConfig config = WebSocketClientProtocolConfig.newBuilder()
+                .webSocketUri(uri)
+                .subprotocol(subprotocol)
+                .maxFramePayloadLength(1 << 20)
+                .handshakeTimeoutMillis(60_000)
+                .absoluteUpgradeUrl(false)
+                .build();
+        return new Bootstrap()
+                .group(loop)
+                .channel(EpollSocketChannel.class)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 60_000)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(16384),
+                                new WebSocketClientProtocolHandler(config), handler);
+                    }
+                })
+                .connect(host, port);
+    }
+
+    /** Opens viewers, keeping {@code inFlight} handshakes under way. */
+    private final class Connector {
+        private final int count;
+        private final int inFlight;
+        private final CompletableFuture<Long> done;
+        private final URI uri;
+        private final @Nullable String subprotocol;
+        private final boolean awaitJoined;
+        private int started;
+        private int finished;
+        private long startNanos;
+
+        Connector(int count, int inFlight, CompletableFuture<Long> done, URI uri, @Nullable String subprotocol,
+                  boolean awaitJoined) {
+            this.count = count;
+            this.inFlight = inFlight;
+            this.done = done;
+            this.uri = uri;
+            this.subprotocol = subprotocol;
+            this.awaitJoined = awaitJoined;
+        }
+
+        void start() {
+            startNanos = System.nanoTime();
+            if (count == 0) {
+                done.complete(0L);
+                return;
+            }
+            while (started < count && started - finished < inFlight) {
+                startOne();
+            }
+        }
+
+        private void startOne() {
+            started++;
+            Viewer viewer = new Viewer(total, awaitJoined, this::finishedOne);
+            ChannelFuture connect = connect(uri, subprotocol, viewer);
+            viewer.channel = connect.channel();
+            viewers.add(viewer);
+            connect.addListener(f -> {
+                if (!f.isSuccess()) {
+                    viewer.fail();
+                }
+            });
+        }
+
+        private void finishedOne(boolean ok) {
+            finished++;
+            if (ok) {
+                ready++;
+            } else {
+                failed++;
+            }
+            if (finished == count) {
+                done.complete(System.nanoTime() - startNanos);
+            } else if (started < count) {
+                startOne();
+            }
+        }
+    }
+
+    /** A viewer connection: its handler and the ids it got. */
+    private final class Viewer extends ChannelInboundHandlerAdapter {
+        final BitSet received;
+        final boolean awaitJoined;
+        final Consumer<Boolean> onReady;
+        Channel channel; // set right after construction, before any event
+        boolean settled;
+
+        Viewer(int total, boolean awaitJoined, Consumer<Boolean> onReady) {
+            this.received = new BitSet(total);
+            this.awaitJoined = awaitJoined;
+            this.onReady = onReady;
+        }
+
+        void fail() {
+            if (!settled) {
+                settled = true;
+                onReady.accept(false);
+            }
+        }
+
+        void ok() {
+            if (!settled) {
+                settled = true;
+                onReady.accept(true);
+            }
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
+            if (event == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_COMPLETE && !awaitJoined) {
+                ok();
+            } else if (event == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_TIMEOUT) {
+                fail();
+            }
+            super.userEventTriggered(ctx, event);
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            try {
+                if (msg instanceof CloseWebSocketFrame) {
+                    return;
+                }
+                if (msg instanceof WebSocketFrame frame) {
+                    onFrame(frame.content());
+                }
+            } finally {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        private void onFrame(ByteBuf content) {
+            long now = System.nanoTime();
+            int[] ids = cache.find(content);
+            if (ids == null) {
+                if (!settled && startsWith(content, JOINED)) {
+                    ok();
+                    return;
+                }
+                ids = scan(content);
+                if (ids.length == 0) {
+                    if (startsWith(content, BATCH)) {
+                        batchSeen = true;
+                    }
+                    return;
+                }
+                cache.put(content, ids);
+                batchSeen = true;
+            }
+            int got = 0;
+            frames++;
+            for (int id : ids) {
+                if (id < 0 || id >= total) {
+                    unknown++;
+                    continue;
+                }
+                if (received.get(id)) {
+                    duplicates++;
+                    continue;
+                }
+                received.set(id);
+                got++;
+                if (id >= measureFrom && id < measureTo) {
+                    latency.recordValue(Math.min(MAX_LATENCY_MICROS, Math.max(0, now - sentAt[id]) / 1000));
+                }
+            }
+            deliveries += got; // one writer: the loop thread
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+            if (settled) {
+                viewersClosed++;
+            }
+            fail();
+            super.channelInactive(ctx);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            fail();
+            ctx.close();
+        }
+    }
+
+    /** A sender: counts its acks and errors. */
+    private final class SenderHandler extends ChannelInboundHandlerAdapter {
+        private final CompletableFuture<Void> handshake;
+
+        SenderHandler(CompletableFuture<Void> handshake) {
+            this.handshake = handshake;
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
+            if (event == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_COMPLETE) {
+                handshake.complete(null);
+            } else if (event == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_TIMEOUT) {
+                handshake.completeExceptionally(new IllegalStateException("sender handshake timed out"));
+            }
+            super.userEventTriggered(ctx, event);
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            try {
+                if (msg instanceof TextWebSocketFrame frame) {
+                    ByteBuf content = frame.content();
+                    if (startsWith(content, ACK)) {
+                        acks++;
+                        mark(acked, content);
+                    } else if (startsWith(content, ERROR)) {
+                        senderErrors++;
+                        mark(refused, content);
+                        if (firstSenderError == null) {
+                            firstSenderError = content.toString(StandardCharsets.UTF_8);
+                        }
+                    }
+                }
+            } finally {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            handshake.completeExceptionally(cause);
+            ctx.close();
+        }
+    }
+
+    private void mark(BitSet ids, ByteBuf content) {
+        for (int id : scan(content)) {
+            if (id >= 0 && id < total) {
+                ids.set(id);
+            }
+        }
+    }
+
+    private static boolean startsWith(ByteBuf content, byte[] prefix) {
+        if (content.readableBytes() < prefix.length) {
+            return false;
+        }
+        int start = content.readerIndex();
+        for (int i = 0; i < prefix.length; i++) {
+            if (content.getByte(start + i) != prefix[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The ids of {@code "fbq<digits>} occurrences in the frame. */
+    static int[] scan(ByteBuf content) {
+        int[] ids = new int[16];
+        int n = 0;
+        int end = content.writerIndex();
+        for (int i = content.readerIndex(); i + 4 < end; i++) {
+            if (content.getByte(i) != '"' || content.getByte(i + 1) != 'f' || content.getByte(i + 2) != 'b'
+                    || content.getByte(i + 3) != 'q') {
+                continue;
+            }
+            int j = i + 4;
+            long value = 0;
+            int digits = 0;
+            while (j < end) {
+                byte b = content.getByte(j);
+                if (b < '0' || b > '9') {
+                    break;
+                }
+                value = value * 10 + (b - '0');
+                digits++;
+                j++;
+            }
+            if (digits > 0 && digits < 10) {
+                if (n == ids.length) {
+                    ids = Arrays.copyOf(ids, n * 2);
+                }
+                ids[n++] = (int) value;
+            }
+            i = j - 1;
+        }
+        return Arrays.copyOf(ids, n);
+    }
+
+    /** The last frames scanned, to recognise copies of the same batch by comparing their bytes. */
+    private static final class FrameCache {
+        private final ByteBuf[] frames;
+        private final int[][] ids;
+        private int nextSlot;
+
+        FrameCache(int size) {
+            this.frames = new ByteBuf[size];
+            this.ids = new int[size][];
+        }
+
+        int @Nullable [] find(ByteBuf content) {
+            int length = content.readableBytes();
+            for (int k = 0; k < frames.length; k++) {
+                int slot = Math.floorMod(nextSlot - 1 - k, frames.length);
+                ByteBuf frame = frames[slot];
+                if (frame == null) {
+                    return null;
+                }
+                if (frame.readableBytes() == length
+                        && ByteBufUtil.equals(frame, 0, content, content.readerIndex(), length)) {
+                    return ids[slot];
+                }
+            }
+            return null;
+        }
+
+        void put(ByteBuf content, int[] found) {
+            frames[nextSlot] = Unpooled.wrappedBuffer(ByteBufUtil.getBytes(content));
+            ids[nextSlot] = found;
+            nextSlot = (nextSlot + 1) % frames.length;
+        }
+    }
+}

@@ -1,0 +1,190 @@
+package dev.danmaku.gateway.fanout;
+
+import dev.danmaku.protocol.codec.FrameCodec;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.handler.codec.http.websocketx.extensions.WebSocketExtensionEncoder;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import reactor.netty.NettyPipeline;
+
+/**
+ * Writes a connection's {@link Outbox} straight to its Netty channel, on the channel's event
+ * loop: the fan-out path without a Reactor operator per frame. An offer {@linkplain #wake wakes}
+ * it (one event loop task per burst of offers, not per item); it then writes what is queued
+ * while the channel is writable, and flushes once. When the channel's outbound buffer passes
+ * its high water mark it stops, leaving the rest in the Outbox (whose policy then skips comment
+ * batches), and resumes when the channel is writable again. A {@link SharedBatch} is written as
+ * a duplicate of its one pre-framed direct buffer per codec (no encode, no copy, no frame header
+ * per viewer); when permessage-deflate was negotiated, as a frame of that buffer's payload, for
+ * the extension to compress.
+ *
+ * <p>It sits in the channel's pipeline to hear writability changes. {@link #stop} (before the
+ * close frame is sent) writes what is queued, then ends it: nothing is written after.
+ */
+public final class ChannelWriter extends ChannelInboundHandlerAdapter implements Runnable {
+
+    private static final String NAME = "danmaku.writer";
+
+    private final Channel channel;
+    private final Outbox outbox;
+    private final FrameCodec codec;
+    private final Listener listener;
+    private final AtomicBoolean scheduled = new AtomicBoolean();
+    /** Set by {@link #stop}: no more wakes. */
+    private volatile boolean closing;
+    /** Set on the event loop once the last drain before the close frame ran: no more writes. */
+    private volatile boolean stopped;
+    /** A marker write is under way whose completion resumes a drain stopped by an unwritable channel (event loop only). */
+    private boolean parked;
+    /** Whether a WebSocket extension (permessage-deflate) encodes frames: known at the first write. */
+    private int extended = -1;
+
+    /** Hears each frame as it is written (the metrics), on the event loop: must be cheap. */
+    @FunctionalInterface
+    public interface Listener {
+        /** {@code item} is being written with a payload of {@code payloadBytes}. */
+        void written(Outbound item, int payloadBytes);
+    }
+
+    private ChannelWriter(Channel channel, Outbox outbox, FrameCodec codec, Listener listener) {
+        this.channel = channel;
+        this.outbox = outbox;
+        this.codec = codec;
+        this.listener = listener;
+    }
+
+    /** Makes the writer of this channel and outbox, and puts it in the channel's pipeline. */
+    public static ChannelWriter attach(Channel channel, Outbox outbox, FrameCodec codec, Listener listener) {
+        ChannelWriter writer = new ChannelWriter(channel, outbox, codec, listener);
+        if (channel.pipeline().get(NettyPipeline.ReactiveBridge) != null) {
+            channel.pipeline().addBefore(NettyPipeline.ReactiveBridge, NAME, writer);
+        } else {
+            channel.pipeline().addLast(NAME, writer);
+        }
+        outbox.writeTo(writer::wake);
+        return writer;
+    }
+
+    /** Something was queued: write it soon, on the event loop. Never blocks. */
+    public void wake() {
+        if (!closing && scheduled.compareAndSet(false, true)) {
+            execute(this);
+        }
+    }
+
+    /**
+     * The close frame comes next: what is queued now is written first (while the channel takes
+     * it), then nothing more. Call before sending the close frame, from any thread: off the event
+     * loop, the last drain is a task queued ahead of the close frame's write.
+     */
+    public void stop() {
+        closing = true;
+        if (channel.eventLoop().inEventLoop()) {
+            lastDrain();
+        } else {
+            execute(this::lastDrain);
+        }
+    }
+
+    private void lastDrain() {
+        drain();
+        stopped = true;
+    }
+
+    private void execute(Runnable task) {
+        try {
+            channel.eventLoop().execute(task);
+        } catch (RejectedExecutionException e) {
+            closing = true; // the event loop is shutting down: so is the connection
+            stopped = true;
+        }
+    }
+
+    @Override
+    public void run() {
+        scheduled.set(false);
+        drain();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        if (ctx.channel().isWritable()) {
+            drain();
+        }
+        super.channelWritabilityChanged(ctx);
+    }
+
+    private void drain() {
+        if (stopped || !channel.isActive()) {
+            return;
+        }
+        boolean wrote = false;
+        while (true) {
+            if (!channel.isWritable()) {
+                park();
+                break;
+            }
+            Outbound item = outbox.poll();
+            if (item == null) {
+                break;
+            }
+            channel.write(message(item), channel.voidPromise());
+            wrote = true;
+        }
+        if (wrote) {
+            channel.flush();
+        }
+    }
+
+    /**
+     * The channel takes no more now: an empty write completes once everything before it went
+     * to the socket, and then the drain goes on. (Writability events resume it earlier where the
+     * pipeline passes them on; this does not depend on it.)
+     */
+    private void park() {
+        if (parked || outbox.size() == 0) {
+            return;
+        }
+        parked = true;
+        channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(done -> {
+            parked = false;
+            if (done.isSuccess()) {
+                drain();
+            }
+        });
+    }
+
+    private Object message(Outbound item) {
+        if (item instanceof SharedBatch batch) {
+            ByteBuf frame = batch.frame(codec);
+            listener.written(item, batch.bytes(codec).length);
+            if (!extended()) { // the whole frame, as it is: the WebSocket encoder lets ByteBufs through
+                return frame.retainedDuplicate();
+            }
+            // permessage-deflate negotiated: a frame object, for the extension to compress
+            int offset = SharedBatch.payloadOffset(batch.bytes(codec).length);
+            return wrap(frame.retainedSlice(offset, frame.readableBytes() - offset));
+        }
+        byte[] bytes = codec.encode(((Outbound.Frame) item).frame());
+        listener.written(item, bytes.length);
+        return wrap(Unpooled.wrappedBuffer(bytes));
+    }
+
+    private WebSocketFrame wrap(ByteBuf payload) {
+        return codec.binary() ? new BinaryWebSocketFrame(payload) : new TextWebSocketFrame(payload);
+    }
+
+    private boolean extended() {
+        if (extended < 0) {
+            extended = channel.pipeline().get(WebSocketExtensionEncoder.class) != null ? 1 : 0;
+        }
+        return extended == 1;
+    }
+}
