@@ -89,7 +89,8 @@ class GatewayCrashEndToEndTest {
             if (condition.getRemainingTimeInMS() <= 200 && !pending.isEmpty()) { // about to fail: say why
                 int n = pending.iterator().next();
                 System.out.println("still waiting for " + pending.size() + " acks after " + resent[0] + " resends; "
-                        + "sender of k-" + n + " saw " + senders.get(n % SENDERS).frames());
+                        + "sender of k-" + n + " (open: " + senders.get(n % SENDERS).isOpen() + ") saw "
+                        + senders.get(n % SENDERS).frames());
             }
         }).until(() -> {
             for (Iterator<Integer> it = pending.iterator(); it.hasNext(); ) {
