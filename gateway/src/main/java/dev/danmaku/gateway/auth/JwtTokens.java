@@ -4,7 +4,11 @@ import dev.danmaku.protocol.ProtocolException;
 import dev.danmaku.protocol.Role;
 import dev.danmaku.protocol.Rules;
 import dev.danmaku.protocol.User;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jwt.JWTParser;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.text.ParseException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -17,7 +21,9 @@ import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.security.oauth2.core.DelegatingOAuth2TokenValidator;
+import org.springframework.security.oauth2.core.OAuth2TokenValidator;
 import org.springframework.security.oauth2.jose.jws.MacAlgorithm;
+import org.springframework.security.oauth2.jose.jws.SignatureAlgorithm;
 import org.springframework.security.oauth2.jwt.JwsHeader;
 import org.springframework.security.oauth2.jwt.Jwt;
 import org.springframework.security.oauth2.jwt.JwtClaimNames;
@@ -31,9 +37,12 @@ import org.springframework.security.oauth2.jwt.NimbusReactiveJwtDecoder;
 import reactor.core.publisher.Mono;
 
 /**
- * HS256 JWTs (Spring Security's Nimbus decoder and encoder): claims {@code sub}, {@code name},
- * {@code role}, {@code rooms}, {@code exp}. The key is the UTF-8 bytes of the configured secret.
- * Thread-safe.
+ * JWTs (Spring Security's Nimbus decoders and encoder): claims {@code sub}, {@code name},
+ * {@code role}, {@code rooms}, {@code exp}. HS256 with the UTF-8 bytes of the configured secret
+ * (which also signs the dev tokens), and/or, with a JWK set URI, the asymmetric algorithms
+ * (RS256/384/512, ES256/384/512, PS256/384/512) with the identity provider's public keys, fetched
+ * without blocking and cached (fetched again for a key id not seen yet). A token signed HS256 goes
+ * to the secret, any other to the JWK set. Thread-safe.
  */
 public final class JwtTokens implements TokenVerifier {
 
@@ -43,21 +52,53 @@ public final class JwtTokens implements TokenVerifier {
 
     private static final Logger log = LoggerFactory.getLogger(JwtTokens.class);
     private static final MacAlgorithm ALGORITHM = MacAlgorithm.HS256;
+    /** What a JWK set's keys may sign with. */
+    private static final Set<SignatureAlgorithm> ASYMMETRIC = Set.of(SignatureAlgorithm.RS256,
+            SignatureAlgorithm.RS384, SignatureAlgorithm.RS512, SignatureAlgorithm.ES256, SignatureAlgorithm.ES384,
+            SignatureAlgorithm.ES512, SignatureAlgorithm.PS256, SignatureAlgorithm.PS384, SignatureAlgorithm.PS512);
 
-    private final NimbusReactiveJwtDecoder decoder;
-    private final NimbusJwtEncoder encoder;
+    private final @Nullable NimbusReactiveJwtDecoder decoder;
+    private final @Nullable NimbusJwtEncoder encoder;
+    private final @Nullable NimbusReactiveJwtDecoder jwkDecoder;
     private final Clock clock;
 
     public JwtTokens(String secret, Clock clock) {
-        SecretKey key = key(secret);
+        this(secret, null, clock);
+    }
+
+    /**
+     * @param secret    the HS256 secret, or null to accept only tokens of the JWK set
+     * @param jwkSetUri the identity provider's JWK set, or null
+     */
+    public JwtTokens(@Nullable String secret, @Nullable URI jwkSetUri, Clock clock) {
+        if (secret == null && jwkSetUri == null) {
+            throw new IllegalArgumentException("a JWT secret or a JWK set URI is required");
+        }
         this.clock = clock;
-        this.decoder = NimbusReactiveJwtDecoder.withSecretKey(key).macAlgorithm(ALGORITHM).build();
+        if (secret != null) {
+            SecretKey key = key(secret);
+            this.decoder = NimbusReactiveJwtDecoder.withSecretKey(key).macAlgorithm(ALGORITHM).build();
+            this.decoder.setJwtValidator(validator(clock));
+            this.encoder = NimbusJwtEncoder.withSecretKey(key).algorithm(ALGORITHM).build();
+        } else {
+            this.decoder = null;
+            this.encoder = null;
+        }
+        if (jwkSetUri != null) {
+            this.jwkDecoder = NimbusReactiveJwtDecoder.withJwkSetUri(jwkSetUri.toString())
+                    .jwsAlgorithms(algorithms -> algorithms.addAll(ASYMMETRIC)).build();
+            this.jwkDecoder.setJwtValidator(validator(clock));
+        } else {
+            this.jwkDecoder = null;
+        }
+    }
+
+    private static OAuth2TokenValidator<Jwt> validator(Clock clock) {
         JwtTimestampValidator timestamps = new JwtTimestampValidator(Duration.ofSeconds(30));
         timestamps.setClock(clock);
-        this.decoder.setJwtValidator(new DelegatingOAuth2TokenValidator<>(timestamps,
+        return new DelegatingOAuth2TokenValidator<>(timestamps,
                 new JwtClaimValidator<Instant>(JwtClaimNames.EXP, exp -> exp != null),
-                new JwtClaimValidator<String>(JwtClaimNames.SUB, sub -> sub != null && !sub.isBlank())));
-        this.encoder = NimbusJwtEncoder.withSecretKey(key).algorithm(ALGORITHM).build();
+                new JwtClaimValidator<String>(JwtClaimNames.SUB, sub -> sub != null && !sub.isBlank()));
     }
 
     /**
@@ -67,7 +108,22 @@ public final class JwtTokens implements TokenVerifier {
      * @throws IllegalStateException when there is none outside dev mode, or it is too short
      */
     public static String resolveSecret(@Nullable String configured, boolean devMode) {
+        String secret = resolveSecret(configured, devMode, false);
+        if (secret == null) {
+            throw new IllegalStateException("no secret");
+        }
+        return secret;
+    }
+
+    /**
+     * As {@link #resolveSecret(String, boolean)}, but with a JWK set ({@code hasJwkSet}) the
+     * secret is optional outside dev mode: null when none is configured.
+     */
+    public static @Nullable String resolveSecret(@Nullable String configured, boolean devMode, boolean hasJwkSet) {
         if (configured == null || configured.isEmpty()) {
+            if (hasJwkSet && !devMode) {
+                return null;
+            }
             if (!devMode) {
                 throw new IllegalStateException("No JWT secret: set danmaku.auth.jwt-secret (env "
                         + "DANMAKU_AUTH_JWT_SECRET, at least " + MIN_SECRET_BYTES + " bytes), "
@@ -92,7 +148,17 @@ public final class JwtTokens implements TokenVerifier {
 
     @Override
     public Mono<Identity> verify(String token) {
-        return decoder.decode(token)
+        NimbusReactiveJwtDecoder chosen;
+        try {
+            boolean hmac = JWSAlgorithm.HS256.equals(JWTParser.parse(token).getHeader().getAlgorithm());
+            chosen = hmac || jwkDecoder == null ? decoder : jwkDecoder;
+        } catch (ParseException | RuntimeException e) {
+            return Mono.error(new InvalidTokenException("invalid token: " + e.getMessage(), e));
+        }
+        if (chosen == null) {
+            return Mono.error(new InvalidTokenException("invalid token: HS256 is not accepted here (no secret)"));
+        }
+        return chosen.decode(token)
                 .map(JwtTokens::identity)
                 .onErrorMap(e -> !(e instanceof InvalidTokenException),
                         e -> new InvalidTokenException("invalid token: " + e.getMessage(), e));
@@ -100,6 +166,9 @@ public final class JwtTokens implements TokenVerifier {
 
     /** Signs a token for a user, valid for {@code ttl}. */
     public String issue(User user, Set<String> rooms, Duration ttl) {
+        if (encoder == null) {
+            throw new IllegalStateException("no JWT secret to sign with (only a JWK set is configured)");
+        }
         Instant now = clock.instant();
         Role role = user.role() == null ? Role.VIEWER : user.role();
         JwtClaimsSet claims = JwtClaimsSet.builder()

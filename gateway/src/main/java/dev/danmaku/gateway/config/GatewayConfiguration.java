@@ -14,6 +14,7 @@ import dev.danmaku.gateway.state.KafkaRoomStates;
 import dev.danmaku.gateway.state.MuteCheckingIngressPublisher;
 import dev.danmaku.gateway.room.RoomRegistry;
 import dev.danmaku.gateway.room.kafka.KafkaRoomFeed;
+import dev.danmaku.gateway.session.ClientAddresses;
 import dev.danmaku.gateway.session.ConnectionCap;
 import dev.danmaku.gateway.session.ConnectionServices;
 import dev.danmaku.gateway.session.ConnectionSettings;
@@ -80,7 +81,9 @@ public class GatewayConfiguration {
 
     @Bean
     JwtTokens jwtTokens(GatewayProperties properties, Clock clock) {
-        return new JwtTokens(JwtTokens.resolveSecret(properties.auth().jwtSecret(), properties.devMode()), clock);
+        GatewayProperties.Auth auth = properties.auth();
+        return new JwtTokens(JwtTokens.resolveSecret(auth.jwtSecret(), properties.devMode(), auth.jwkSetUri() != null),
+                auth.jwkSetUri(), clock);
     }
 
     @Bean(destroyMethod = "close")
@@ -152,7 +155,7 @@ public class GatewayConfiguration {
     GatewayWebSocketService gatewayWebSocketService(JwtTokens tokens, GatewayProperties properties,
                                                     AbuseProperties abuse) {
         return new GatewayWebSocketService(tokens, properties.allowedOrigins(), properties.limits().maxFrameBytes(),
-                new ConnectionCap(abuse.maxConnectionsPerIp()));
+                new ConnectionCap(abuse.maxConnectionsPerIp()), new ClientAddresses(abuse.trustedProxies()));
     }
 
     @Bean

@@ -47,7 +47,7 @@ public record GatewayProperties(
 
     /** The defaults, as a test or a launcher would start from. */
     public static GatewayProperties defaults() {
-        return new GatewayProperties(null, false, Heartbeat.DEFAULTS, new Auth(null, Duration.ofHours(24)),
+        return new GatewayProperties(null, false, Heartbeat.DEFAULTS, new Auth(null, Duration.ofHours(24), null),
                 new Kafka("localhost:9092", 6, (short) 1, Duration.ofSeconds(5), Duration.ofSeconds(1)),
                 Feed.DEFAULTS, LimitsProperties.DEFAULTS, new Outbound(4096, 32, Duration.ofSeconds(10)), null, null);
     }
@@ -74,8 +74,12 @@ public record GatewayProperties(
     /**
      * @param jwtSecret   the HS256 key (UTF-8, at least 32 bytes); env {@code DANMAKU_AUTH_JWT_SECRET}
      * @param devTokenTtl lifetime of the tokens {@code POST /api/dev/tokens} issues
+     * @param jwkSetUri   an identity provider's JWK set (RS256/ES256... tokens verified with its public
+     *                    keys, fetched and cached); env {@code DANMAKU_AUTH_JWK_SET_URI}. With it, the
+     *                    secret is optional outside dev mode
      */
-    public record Auth(@Nullable String jwtSecret, @DefaultValue("24h") Duration devTokenTtl) {
+    public record Auth(@Nullable String jwtSecret, @DefaultValue("24h") Duration devTokenTtl,
+                       java.net.@Nullable URI jwkSetUri) {
         public Auth {
             if (devTokenTtl.isNegative() || devTokenTtl.isZero()) {
                 throw new IllegalArgumentException("danmaku.auth.dev-token-ttl must be > 0");

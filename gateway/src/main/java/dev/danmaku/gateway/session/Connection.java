@@ -193,6 +193,11 @@ public final class Connection implements RoomViewer {
         }
     }
 
+    /** Frames waiting in this connection's outbound queue now (not yet handed to Netty). */
+    public int queuedFrames() {
+        return outbound.size();
+    }
+
     /** True once {@link #close} was called (the socket may still be closing). */
     public boolean isClosed() {
         return closed.get();

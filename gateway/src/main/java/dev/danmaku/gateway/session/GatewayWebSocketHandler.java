@@ -4,9 +4,12 @@ import dev.danmaku.gateway.fanout.Codecs;
 import dev.danmaku.gateway.fanout.OutboundStats;
 import dev.danmaku.protocol.CloseCode;
 import dev.danmaku.protocol.codec.FrameCodec;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOutboundBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -32,6 +35,8 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
     private final ConnectionServices services;
     private final AtomicLong sequence = new AtomicLong();
     private final Set<Connection> open = ConcurrentHashMap.newKeySet();
+    /** The Netty channel of each open connection that has one, for {@link #outboundBacklog}. */
+    private final Map<Connection, Channel> channels = new ConcurrentHashMap<>();
     private final OutboundStats outboundStats = new OutboundStats();
     private volatile boolean draining;
 
@@ -71,8 +76,12 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
                     Connection connection = new Connection(id, session, codec, handshake.identity(), services,
                             outboundStats);
                     open.add(connection);
+                    if (handshake.channel() != null) {
+                        channels.put(connection, handshake.channel());
+                    }
                     return connection.run(room, since).doFinally(signal -> {
                         open.remove(connection);
+                        channels.remove(connection);
                         if (handshake.ticket() != null) {
                             handshake.ticket().release();
                         }
@@ -83,6 +92,35 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
     /** Connections open now. */
     public int openConnections() {
         return open.size();
+    }
+
+    /**
+     * What this node holds for its viewers that they have not taken yet: the frames in the
+     * connections' outbound queues, and the bytes Netty has accepted for their sockets but not
+     * yet written (its outbound buffers). Both are bounded per connection (see docs/gateway.md,
+     * "Slow viewers"), whatever the traffic. A snapshot, cheap enough for a gauge.
+     */
+    public Backlog outboundBacklog() {
+        long frames = 0;
+        for (Connection connection : open) {
+            frames += connection.queuedFrames();
+        }
+        long bytes = 0;
+        for (Channel channel : channels.values()) {
+            ChannelOutboundBuffer buffer = channel.unsafe().outboundBuffer();
+            if (buffer != null) {
+                bytes += buffer.totalPendingWriteBytes();
+            }
+        }
+        return new Backlog(open.size(), frames, bytes);
+    }
+
+    /**
+     * @param connections  open connections
+     * @param queuedFrames frames in their outbound queues
+     * @param pendingBytes bytes in Netty's outbound buffers of their channels
+     */
+    public record Backlog(int connections, long queuedFrames, long pendingBytes) {
     }
 
     /**

@@ -4,10 +4,11 @@ import dev.danmaku.gateway.auth.Identity;
 import dev.danmaku.gateway.auth.InvalidTokenException;
 import dev.danmaku.gateway.auth.TokenVerifier;
 import io.netty.channel.Channel;
-import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.server.reactive.ServerHttpRequest;
@@ -26,9 +27,12 @@ import reactor.netty.http.server.WebsocketServerSpec;
  * frames (and fragmented messages) to {@code maxFrameBytes} and offering permessage-deflate.
  * The token comes from the {@code token} query parameter or {@code Authorization: Bearer}; the
  * verified {@link Identity} (none: an anonymous viewer), the per-IP ticket and the channel reach the
- * connection as the handshake's principal, a {@link Handshake}. Beyond the per-IP cap: 429.
+ * connection as the handshake's principal, a {@link Handshake}. Beyond the per-IP cap: 429. The
+ * client's IP is the TCP peer's, or, behind a trusted proxy, the one it forwarded ({@link ClientAddresses}).
  */
 public final class GatewayWebSocketService implements WebSocketService {
+
+    private static final Logger log = LoggerFactory.getLogger(GatewayWebSocketService.class);
 
     /** The session attribute holding the connection's Netty {@code Channel}, to drop a peer that stopped reading. */
     static final String CHANNEL_ATTRIBUTE = GatewayWebSocketService.class.getName() + ".channel";
@@ -37,16 +41,21 @@ public final class GatewayWebSocketService implements WebSocketService {
     private final TokenVerifier tokens;
     private final List<String> allowedOrigins;
     private final @Nullable ConnectionCap cap;
+    private final ClientAddresses clients;
 
     public GatewayWebSocketService(TokenVerifier tokens, List<String> allowedOrigins, int maxFrameBytes) {
-        this(tokens, allowedOrigins, maxFrameBytes, null);
+        this(tokens, allowedOrigins, maxFrameBytes, null, new ClientAddresses(List.of()));
     }
 
-    /** With a per-IP cap on open connections: beyond it, the handshake is answered 429. */
+    /**
+     * With a per-IP cap on open connections: beyond it, the handshake is answered 429. The IP is
+     * the client's as {@code clients} finds it.
+     */
     public GatewayWebSocketService(TokenVerifier tokens, List<String> allowedOrigins, int maxFrameBytes,
-                                   @Nullable ConnectionCap cap) {
+                                   @Nullable ConnectionCap cap, ClientAddresses clients) {
         this.tokens = tokens;
         this.cap = cap;
+        this.clients = clients;
         this.allowedOrigins = List.copyOf(allowedOrigins);
         this.upgrade = new HandshakeWebSocketService(new ReactorNettyRequestUpgradeStrategy(
                 () -> WebsocketServerSpec.builder()
@@ -66,11 +75,11 @@ public final class GatewayWebSocketService implements WebSocketService {
         }
         ConnectionCap.Ticket ticket = null;
         if (cap != null) {
-            InetSocketAddress remote = request.getRemoteAddress();
-            String ip = remote == null ? "unknown" : remote.getAddress() == null ? remote.getHostString()
-                    : remote.getAddress().getHostAddress();
+            String ip = clients.of(request.getRemoteAddress(), request.getHeaders());
             ticket = cap.tryAcquire(ip);
             if (ticket == null) {
+                log.debug("Refused a WebSocket from {} (peer {}): {} open from it", ip, request.getRemoteAddress(),
+                        cap.openFrom(ip));
                 return refuse(exchange, HttpStatus.TOO_MANY_REQUESTS);
             }
         }

@@ -6,10 +6,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import dev.danmaku.protocol.Role;
 import dev.danmaku.protocol.User;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -109,5 +113,36 @@ class JwtTokensTest {
         assertThat(streamer.userIn("r2").role()).isEqualTo(Role.VIEWER);
         Identity admin = new Identity(new User("u3", "Cy", Role.ADMIN), Set.of(), now.plusSeconds(60));
         assertThat(admin.userIn("r2").role()).isEqualTo(Role.ADMIN);
+    }
+
+    @Test
+    void withAJwkSetTheSecretIsOptionalOutsideDevMode() {
+        assertThat(JwtTokens.resolveSecret(null, false, true)).isNull();
+        assertThat(JwtTokens.resolveSecret(null, true, true)).isEqualTo(JwtTokens.DEV_SECRET);
+        assertThat(JwtTokens.resolveSecret(SECRET, false, true)).isEqualTo(SECRET);
+        assertThatThrownBy(() -> new JwtTokens(null, null, Clock.systemUTC()))
+                .isInstanceOf(IllegalArgumentException.class);
+        JwtTokens jwkOnly = new JwtTokens(null, URI.create("http://127.0.0.1:1/jwks.json"), Clock.systemUTC());
+        assertThatThrownBy(() -> jwkOnly.issue(new User("u1", "U", Role.VIEWER), Set.of(), Duration.ofMinutes(1)))
+                .isInstanceOf(IllegalStateException.class);
+        StepVerifier.create(jwkOnly.verify(tokens.issue(new User("u1", "U", Role.VIEWER), Set.of(), Duration.ofMinutes(1))))
+                .expectError(InvalidTokenException.class).verify(VERIFY);
+    }
+
+    @Test
+    void withBothAnHs256TokenGoesToTheSecretAndAnRs256OneToTheJwkSet() throws Exception {
+        // the JWK set is unreachable: an HS256 token never needs it; an RS256 one fails on it
+        JwtTokens both = new JwtTokens(SECRET, URI.create("http://127.0.0.1:1/jwks.json"),
+                Clock.fixed(now, ZoneOffset.UTC));
+        StepVerifier.create(both.verify(sign(SECRET, claims().build())))
+                .assertNext(identity -> assertThat(identity.user().name()).isEqualTo("Alice"))
+                .expectComplete().verify(VERIFY);
+        RSAKey rsa = new RSAKeyGenerator(2048).keyID("k1").generate();
+        SignedJWT rs256 = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("k1").build(), claims().build());
+        rs256.sign(new RSASSASigner(rsa));
+        StepVerifier.create(both.verify(rs256.serialize())).expectError(InvalidTokenException.class)
+                .verify(Duration.ofSeconds(30));
+        // and the secret alone refuses it
+        StepVerifier.create(tokens.verify(rs256.serialize())).expectError(InvalidTokenException.class).verify(VERIFY);
     }
 }

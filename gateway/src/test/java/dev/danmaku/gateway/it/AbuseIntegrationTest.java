@@ -83,6 +83,32 @@ class AbuseIntegrationTest {
     }
 
     @Test
+    void forwardingHeadersFromAPeerThatIsNotATrustedProxyChangeNothing() {
+        GatewayWebSocketHandler handler = gateway.getBean(GatewayWebSocketHandler.class);
+        await().atMost(Duration.ofSeconds(30)).until(() -> handler.openConnections() == 0); // the other tests' gone
+        List<WsClient> clients = new ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                WsClient client = WsClient.connectWithHeaders(http, ws(""), "X-Forwarded-For", "203.0.113." + i);
+                client.next("welcome");
+                clients.add(client);
+            }
+            assertThatThrownBy(() -> WsClient.connectWithHeaders(http, ws(""), "X-Forwarded-For", "203.0.113.99",
+                    "Forwarded", "for=203.0.113.99"))
+                    .isInstanceOf(CompletionException.class)
+                    .cause().isInstanceOfSatisfying(WebSocketHandshakeException.class,
+                            e -> assertThat(e.getResponse().statusCode()).isEqualTo(429));
+        } finally {
+            clients.forEach(WsClient::close);
+        }
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> { // their places are free again
+            try (WsClient last = WsClient.connect(http, ws(""))) {
+                return last.next("welcome") != null;
+            }
+        });
+    }
+
+    @Test
     void aConnectionThatKeepsSendingBeyondItsRateIsClosedWith4029() throws Exception {
         String token = JsonMapper.builder().build().readTree(http.send(
                 HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/dev/tokens"))

@@ -5,21 +5,29 @@ import static org.awaitility.Awaitility.await;
 
 import dev.danmaku.gateway.GatewayApplication;
 import dev.danmaku.gateway.fanout.OutboundStats;
+import dev.danmaku.gateway.room.RoomRegistry;
 import dev.danmaku.gateway.session.GatewayWebSocketHandler;
 import dev.danmaku.kafka.local.LocalKafka;
+import dev.danmaku.protocol.Limits;
 import dev.danmaku.protocol.Mode;
 import dev.danmaku.protocol.ServerFrame;
 import dev.danmaku.protocol.User;
 import dev.danmaku.protocol.bus.Topics;
 import dev.danmaku.protocol.codec.BusCodec;
+import dev.danmaku.protocol.codec.JsonFrameCodec;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.WebSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.admin.Admin;
@@ -34,6 +42,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.context.ConfigurableApplicationContext;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Viewers that stop reading, against a real broker and real sockets: a small outbound queue
@@ -45,6 +54,15 @@ class SlowViewerIntegrationTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static final BusCodec BUS = new BusCodec();
     private static final int MAX_BATCHES = 20_000;
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final int FAST_VIEWERS = 4;
+    private static final int STALLED_VIEWERS = 40;
+    /** Batches published in the baseline, and at least as many with the stalled viewers. */
+    private static final int ROUND = 300;
+    /** Frames Reactor Netty writes to a channel ahead of the socket (its send prefetch). */
+    private static final int NETTY_IN_FLIGHT = 128;
+    /** Netty's default write buffer high water mark. */
+    private static final int HIGH_WATER_MARK = 64 * 1024;
 
     private static ConfigurableApplicationContext gateway;
     private static int port;
@@ -191,6 +209,150 @@ class SlowViewerIntegrationTest {
                 assertThat(batchSeqs(client.seen())).isEqualTo(published);
                 client.close();
             }
+        }
+    }
+
+    /** A fast viewer on the JDK's client that notes, for each batch, when it arrived after its {@code ts}. */
+    private static final class TimedViewer implements WebSocket.Listener {
+        final Map<Long, Long> latencyBySeq = new ConcurrentHashMap<>();
+        final List<Long> seqs = new CopyOnWriteArrayList<>();
+        final CompletableFuture<Long> joined = new CompletableFuture<>();
+        private final StringBuilder text = new StringBuilder();
+        final WebSocket socket;
+
+        TimedViewer(HttpClient http, URI uri) {
+            socket = http.newWebSocketBuilder().subprotocols("danmaku.v1.json").buildAsync(uri, this)
+                    .orTimeout(30, TimeUnit.SECONDS).join();
+        }
+
+        @Override
+        public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+            text.append(data);
+            if (last) {
+                long now = System.currentTimeMillis();
+                JsonNode frame = JSON.readTree(text.toString());
+                text.setLength(0);
+                switch (frame.path("type").asString()) {
+                    case "joined" -> joined.complete(frame.path("seq").asLong());
+                    case "batch" -> {
+                        long seq = frame.path("seq").asLong();
+                        latencyBySeq.put(seq, now - frame.path("ts").asLong());
+                        seqs.add(seq);
+                    }
+                    default -> { }
+                }
+            }
+            webSocket.request(1);
+            return null;
+        }
+    }
+
+    private static long percentile(List<Long> values, double p) {
+        List<Long> sorted = values.stream().sorted().toList();
+        return sorted.get(Math.min(sorted.size() - 1, (int) Math.floor(p * sorted.size())));
+    }
+
+    private static List<Long> latencies(List<TimedViewer> viewers, List<Long> seqs) {
+        List<Long> all = new ArrayList<>();
+        for (TimedViewer viewer : viewers) {
+            seqs.forEach(seq -> all.add(viewer.latencyBySeq.get(seq)));
+        }
+        return all;
+    }
+
+    @Test
+    void manyViewersThatStopReadingNeitherDelayTheOthersNorGrowTheBacklogAndAreClosedWith1013() throws Exception {
+        GatewayWebSocketHandler handler = gateway.getBean(GatewayWebSocketHandler.class);
+        OutboundStats stats = handler.outboundStats();
+        RoomRegistry rooms = gateway.getBean(RoomRegistry.class);
+        String room = "stall-" + UUID.randomUUID().toString().substring(0, 8);
+        admin.createTopics(List.of(new NewTopic(Topics.room(room), 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+        HttpClient http = HttpClient.newHttpClient();
+        URI uri = URI.create("ws://127.0.0.1:" + port + "/ws?room=" + room);
+        List<TimedViewer> fast = new ArrayList<>();
+        for (int i = 0; i < FAST_VIEWERS; i++) {
+            fast.add(new TimedViewer(http, uri));
+        }
+        fast.forEach(viewer -> viewer.joined.orTimeout(30, TimeUnit.SECONDS).join());
+        int connectionsBefore = handler.openConnections();
+
+        // the baseline: the same traffic with no slow viewer
+        List<Long> baseline = new ArrayList<>();
+        for (int n = 0; n < ROUND; n++) {
+            baseline.add(publish(commentBatch(room, n)));
+        }
+        long lastBaseline = baseline.get(baseline.size() - 1);
+        await().atMost(WAIT).until(() -> fast.stream().allMatch(v -> v.latencyBySeq.containsKey(lastBaseline)));
+
+        // viewers that never read join the room; traffic goes on until all are closed for lagging
+        List<RawWsClient> stalled = new ArrayList<>();
+        long lagStarts = stats.lagStarts();
+        long slowCloses = stats.slowCloses();
+        long skipped = stats.skippedBatches();
+        try {
+            for (int i = 0; i < STALLED_VIEWERS; i++) {
+                stalled.add(new RawWsClient(port, "room=" + room));
+            }
+            await().atMost(WAIT).until(() -> rooms.viewerCount(room) == FAST_VIEWERS + STALLED_VIEWERS);
+            // the bound per connection: the frames Netty takes ahead of the socket, a buffer's worth more
+            int batchBytes = new JsonFrameCodec(Limits.DEFAULTS).encode(commentBatch(room, 0)).length;
+            long pendingBytesPerConnection = (long) NETTY_IN_FLIGHT * batchBytes + HIGH_WATER_MARK + batchBytes;
+            List<Long> loaded = new ArrayList<>();
+            long maxFrames = 0;
+            long maxBytes = 0;
+            while (loaded.size() < ROUND || stats.slowCloses() < slowCloses + STALLED_VIEWERS
+                    || (long) loaded.size() * batchBytes < 4 * pendingBytesPerConnection) {
+                assertThat(loaded.size()).as("batches published before every stalled viewer was closed")
+                        .isLessThan(MAX_BATCHES);
+                loaded.add(publish(commentBatch(room, ROUND + loaded.size())));
+                GatewayWebSocketHandler.Backlog backlog = handler.outboundBacklog();
+                maxFrames = Math.max(maxFrames, backlog.queuedFrames());
+                maxBytes = Math.max(maxBytes, backlog.pendingBytes());
+            }
+            long last = loaded.get(loaded.size() - 1);
+            await().atMost(WAIT).until(() -> fast.stream().allMatch(v -> v.latencyBySeq.containsKey(last)));
+
+            // the fast viewers got every batch, in order
+            List<Long> published = new ArrayList<>(baseline);
+            published.addAll(loaded);
+            for (TimedViewer viewer : fast) {
+                assertThat(viewer.seqs).isEqualTo(published);
+            }
+            // ... about as soon as without the stalled ones (generous: the machine is shared)
+            long p50Before = percentile(latencies(fast, baseline), 0.5);
+            long p90Before = percentile(latencies(fast, baseline), 0.9);
+            long p50After = percentile(latencies(fast, loaded), 0.5);
+            long p90After = percentile(latencies(fast, loaded), 0.9);
+            System.out.printf("latency of %d fast viewers, ms: p50 %d -> %d, p90 %d -> %d with %d stalled viewers; "
+                            + "outbound backlog at most %d frames, %d bytes; %d batches of ~%d bytes published%n",
+                    FAST_VIEWERS, p50Before, p50After, p90Before, p90After, STALLED_VIEWERS, maxFrames, maxBytes,
+                    loaded.size(), batchBytes);
+            assertThat(p50After).as("median latency with stalled viewers (baseline %d ms)", p50Before)
+                    .isLessThanOrEqualTo(10 * p50Before + 1000);
+            assertThat(p90After).as("p90 latency with stalled viewers (baseline %d ms)", p90Before)
+                    .isLessThanOrEqualTo(10 * p90Before + 2000);
+
+            // what the node held for the stalled viewers stayed bounded per connection, though each was
+            // sent far more than that bound
+            int perConnectionFrames = 64 + 64; // queue-capacity, and the headroom for essential frames
+            assertThat(maxFrames).isLessThanOrEqualTo((long) (STALLED_VIEWERS + FAST_VIEWERS) * perConnectionFrames);
+            assertThat(maxBytes).isLessThanOrEqualTo((long) (STALLED_VIEWERS + FAST_VIEWERS) * pendingBytesPerConnection);
+
+            // each stalled viewer lagged (degraded: comment batches skipped), then was closed
+            assertThat(stats.lagStarts() - lagStarts).isGreaterThanOrEqualTo(STALLED_VIEWERS);
+            assertThat(stats.skippedBatches() - skipped).isGreaterThanOrEqualTo(STALLED_VIEWERS);
+            assertThat(stats.slowCloses() - slowCloses).isEqualTo(STALLED_VIEWERS);
+            await().atMost(WAIT).until(() -> handler.openConnections() == connectionsBefore);
+            for (RawWsClient client : stalled) {
+                client.startReading();
+            }
+            for (RawWsClient client : stalled) {
+                await().atMost(WAIT).until(client::ended);
+                assertThat(client.closeCode()).as("a close frame, if one got through, says 1013").isIn(null, 1013);
+            }
+        } finally {
+            stalled.forEach(RawWsClient::close);
+            fast.forEach(viewer -> viewer.socket.abort());
         }
     }
 }
