@@ -65,7 +65,7 @@ export class Overlay {
   /** Removes everything from the screen and the queue. */
   clear() {
     for (const item of this.items) this._release(item);
-    this.items = []; this.pending = []; this._dirty = true; this._layout();
+    this.items = []; this.pending = []; this.stats.onScreen = 0; this._dirty = true; this._layout();
   }
 
   /**

@@ -6,10 +6,10 @@ import com.microsoft.playwright.Page;
 import dev.danmaku.standalone.Cluster;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * danmaku-client.js' policies in real Chromium, against a scripted stand-in for the browser's
@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
 class ClientLibraryBrowserTest {
 
     private static Cluster cluster;
-    private static Chromium chromium;
+    @RegisterExtension
+    static final Chromium chromium = new Chromium();
     private static Page page;
 
     /** A WebSocket stand-in: records what is sent, lets the test open, answer and close it. */
@@ -52,13 +53,7 @@ class ClientLibraryBrowserTest {
     @BeforeAll
     static void start() {
         cluster = Cluster.get();
-        chromium = new Chromium();
         page = chromium.open("http://localhost:" + cluster.portA() + "/");
-    }
-
-    @AfterAll
-    static void stop() {
-        chromium.close();
     }
 
     @BeforeEach
@@ -227,5 +222,32 @@ class ClientLibraryBrowserTest {
                 return result;
                 """);
         assertThat(r).containsEntry("state", "open").containsEntry("dead", 0).containsEntry("sockets", 1);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void thePagesStateLineCountsDownToTheNextAttempt() {
+        Map<String, Object> r = (Map<String, Object>) page.evaluate("""
+                async () => {
+                  const m = await import('/danmaku-client.js');
+                  const {stateLine} = await import('/pages.js');
+                  const wait = ms => new Promise(r => setTimeout(r, ms));
+                  const line = document.createElement('span');
+                  const c = new m.DanmakuClient({lifecycle: false, random: () => 0.999, baseDelayMs: 3500});
+                  stateLine(line, c);
+                  const seen = [line.textContent];
+                  c.connect(); seen.push(line.textContent);
+                  FakeSocket.all.at(-1).welcome(); seen.push(line.textContent);
+                  FakeSocket.all.at(-1).drop(1006); seen.push(line.textContent);
+                  await wait(1200); seen.push(line.textContent);
+                  const state = line.dataset.state, title = line.title;
+                  c.close(); seen.push(line.textContent);
+                  return {seen, state, title};
+                }""");
+        // a retry 3.5 s away shows "in 4 s", a second later "in 3 s" (rounded up: never "in 0 s")
+        assertThat((List<Object>) r.get("seen")).containsExactly("not connected", "connecting…", "live",
+                "reconnecting in 4 s", "reconnecting in 3 s", "disconnected");
+        assertThat(r.get("state")).isEqualTo("reconnecting");
+        assertThat((String) r.get("title")).startsWith("last close code 1006");
     }
 }
