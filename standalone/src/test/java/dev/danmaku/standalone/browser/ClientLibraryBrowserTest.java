@@ -227,26 +227,39 @@ class ClientLibraryBrowserTest {
     @Test
     @SuppressWarnings("unchecked")
     void thePagesStateLineCountsDownToTheNextAttempt() {
+        // the page's clock is held still and moved by hand, so the countdown's text does not
+        // depend on how fast this machine runs the page's timers
         Map<String, Object> r = (Map<String, Object>) page.evaluate("""
                 async () => {
                   const m = await import('/danmaku-client.js');
                   const {stateLine} = await import('/pages.js');
-                  const wait = ms => new Promise(r => setTimeout(r, ms));
-                  const line = document.createElement('span');
-                  const c = new m.DanmakuClient({lifecycle: false, random: () => 0.999, baseDelayMs: 3500});
-                  stateLine(line, c);
-                  const seen = [line.textContent];
-                  c.connect(); seen.push(line.textContent);
-                  FakeSocket.all.at(-1).welcome(); seen.push(line.textContent);
-                  FakeSocket.all.at(-1).drop(1006); seen.push(line.textContent);
-                  await wait(1200); seen.push(line.textContent);
-                  const state = line.dataset.state, title = line.title;
-                  c.close(); seen.push(line.textContent);
-                  return {seen, state, title};
+                  const realNow = Date.now;
+                  let now = realNow();
+                  Date.now = () => now;
+                  try {
+                    const changed = async from => {
+                      for (let i = 0; i < 200 && line.textContent === from; i++) await new Promise(r => setTimeout(r, 50));
+                      return line.textContent;
+                    };
+                    const line = document.createElement('span');
+                    const c = new m.DanmakuClient({lifecycle: false, random: () => 0.999, baseDelayMs: 60000, maxDelayMs: 60000});
+                    stateLine(line, c);
+                    const seen = [line.textContent];
+                    c.connect(); seen.push(line.textContent);
+                    FakeSocket.all.at(-1).welcome(); seen.push(line.textContent);
+                    FakeSocket.all.at(-1).drop(1006); seen.push(line.textContent);
+                    now += 1000;
+                    seen.push(await changed(seen.at(-1)));
+                    const state = line.dataset.state, title = line.title;
+                    c.close(); seen.push(line.textContent);
+                    return {seen, state, title};
+                  } finally {
+                    Date.now = realNow;
+                  }
                 }""");
-        // a retry 3.5 s away shows "in 4 s", a second later "in 3 s" (rounded up: never "in 0 s")
+        // a retry 59.94 s away shows "in 60 s" (rounded up: never "in 0 s"), a second later "in 59 s"
         assertThat((List<Object>) r.get("seen")).containsExactly("not connected", "connecting…", "live",
-                "reconnecting in 4 s", "reconnecting in 3 s", "disconnected");
+                "reconnecting in 60 s", "reconnecting in 59 s", "disconnected");
         assertThat(r.get("state")).isEqualTo("reconnecting");
         assertThat((String) r.get("title")).startsWith("last close code 1006");
     }

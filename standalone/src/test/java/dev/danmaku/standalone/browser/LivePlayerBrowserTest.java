@@ -196,9 +196,8 @@ class LivePlayerBrowserTest {
         Page viewer = player(room, null);
         giver.waitForSelector("#gifts button[data-gift=rose]");
 
-        for (int i = 0; i < 3; i++) { // well within the aggregator's 3 s combo window
-            giver.click("#gifts button[data-gift=rose]");
-        }
+        // three taps in one go: well within the aggregator's 3 s combo window, however slow the machine
+        giver.evaluate("() => { for (let i = 0; i < 3; i++) document.querySelector('#gifts button[data-gift=rose]').click(); }");
 
         viewer.waitForFunction("() => [...document.querySelectorAll('#banners .banner .combo')]"
                 + ".some(e => e.textContent === 'combo ×3')", null, WAIT);
