@@ -65,6 +65,9 @@ final class Chromium implements AutoCloseable, BeforeAllCallback, AfterAllCallba
 
     /** A page in a new context, with a script that runs before the page's own (or null). */
     Page open(String url, String initScript) {
+        if (browser == null) { // used without the extension: launch on first use (close() then is the caller's)
+            launch();
+        }
         BrowserContext context = browser.newContext(new Browser.NewContextOptions().setViewportSize(1280, 800));
         contexts.add(context);
         if (initScript != null) {
