@@ -48,6 +48,7 @@ export class Overlay {
     this.ratio = ratio;
     this.canvas.width = Math.round(this.width * ratio);
     this.canvas.height = Math.round(this.height * ratio);
+    this._dirty = true;
     this._layout();
   }
 
@@ -62,7 +63,10 @@ export class Overlay {
   }
 
   /** Removes everything from the screen and the queue. */
-  clear() { this.items = []; this.pending = []; this._layout(); }
+  clear() {
+    for (const item of this.items) this._release(item);
+    this.items = []; this.pending = []; this.stats.onScreen = 0; this._dirty = true; this._layout();
+  }
 
   /**
    * Offers a comment: {id, text, color, mode, own}. Own comments jump the queue.
@@ -111,7 +115,9 @@ export class Overlay {
     item.sprite = ctx.canvas;
     if (window.createImageBitmap) {
       // an ImageBitmap is ready to copy: drawing a canvas would snapshot it on every frame
-      createImageBitmap(ctx.canvas).then(bitmap => { item.sprite = bitmap; }, () => {});
+      createImageBitmap(ctx.canvas).then(bitmap => {
+        if (item.sprite) item.sprite = bitmap; else bitmap.close(); // gone meanwhile
+      }, () => {});
     }
   }
 
@@ -163,14 +169,16 @@ export class Overlay {
     return itemReachesLeftAt >= aheadGoneAt;
   }
 
-  /** Advances and draws one frame. */
+  /** Advances and draws one frame. Allocates nothing unless a comment gets a lane. */
   frame(now = performance.now()) {
     const maxWait = DENSITY[this.density].maxWaitMs;
-    // place what waits, oldest first; give up on what waited too long
-    if (this.pending.length) {
-      const still = [];
+    // place what waits, oldest first; give up on what waited too long (compacted in place)
+    const pending = this.pending;
+    if (pending.length) {
+      let still = 0;
       let scrollFull = false; // one scrolling comment found no lane: the next ones will not either
-      for (const item of this.pending) {
+      for (let i = 0; i < pending.length; i++) {
+        const item = pending[i];
         const scroll = item.mode !== "top" && item.mode !== "bottom";
         const placed = !(scroll && scrollFull) && this._place(item, now);
         if (!placed && scroll) scrollFull = true;
@@ -181,29 +189,41 @@ export class Overlay {
         } else if (now - item.queuedAt > maxWait) {
           this._drop(item);
         } else {
-          still.push(item);
+          pending[still++] = item;
         }
       }
-      this.pending = still;
+      pending.length = still;
       if (this.log.length > this.logLimit) this.log.splice(0, this.log.length - this.logLimit);
     }
+    const items = this.items;
+    // An empty stage that was empty last frame too: leave the canvas alone (no damage to composite).
+    if (items.length === 0 && this.stats.onScreen === 0 && !this._dirty) return;
+    this._dirty = false;
     const ctx = this.ctx;
     ctx.setTransform(this.ratio, 0, 0, this.ratio, 0, 0);
     ctx.clearRect(0, 0, this.width, this.height);
     let kept = 0;
-    for (const item of this.items) {
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
       let x;
       if (item.mode === "scroll") {
         x = this.width - (now - item.start) * item.speed;
-        if (x + item.w < 0) continue;
+        if (x + item.w < 0) { this._release(item); continue; }
       } else {
-        if (now >= item.until) continue;
+        if (now >= item.until) { this._release(item); continue; }
         x = item.x;
       }
-      ctx.drawImage(item.sprite, x, item.y, item.w, item.h);
-      this.items[kept++] = item;
+      // whole pixels: the sprite is copied, not resampled
+      ctx.drawImage(item.sprite, Math.round(x * this.ratio) / this.ratio, item.y, item.w, item.h);
+      items[kept++] = item;
     }
-    this.items.length = kept;
+    items.length = kept;
     this.stats.onScreen = kept;
+  }
+
+  /** A comment left the stage: its bitmap's memory goes back now, not at the next GC. */
+  _release(item) {
+    if (item.sprite && item.sprite.close) item.sprite.close();
+    item.sprite = null;
   }
 }

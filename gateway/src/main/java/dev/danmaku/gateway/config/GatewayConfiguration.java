@@ -15,6 +15,7 @@ import dev.danmaku.gateway.state.MuteCheckingIngressPublisher;
 import dev.danmaku.gateway.room.RoomRegistry;
 import dev.danmaku.gateway.room.kafka.KafkaRoomFeed;
 import dev.danmaku.gateway.session.ClientAddresses;
+import dev.danmaku.gateway.session.CloseCodes;
 import dev.danmaku.gateway.session.ConnectionCap;
 import dev.danmaku.gateway.session.ConnectionServices;
 import dev.danmaku.gateway.session.ConnectionSettings;
@@ -193,6 +194,10 @@ public class GatewayConfiguration {
                     .description("rooms with local viewers").register(registry);
             Gauge.builder("danmaku.gateway.feed.assigned", feed, f -> f.assignedRooms().size())
                     .description("room topics the feed's consumer is assigned").register(registry);
+            for (String code : CloseCodes.CODES) {
+                FunctionCounter.builder("danmaku.gateway.closes", handler.closeCodes(), c -> c.count(code)).tag("code", code)
+                        .description("connections ended, by the code of the first close frame").register(registry);
+            }
             OutboundStats outbound = handler.outboundStats();
             FunctionCounter.builder("danmaku.gateway.outbound.lagging", outbound, OutboundStats::lagStarts)
                     .description("times a viewer's outbound queue filled up (it lags)").register(registry);

@@ -31,6 +31,8 @@ import reactor.core.publisher.Mono;
  */
 public final class GatewayWebSocketHandler implements WebSocketHandler {
 
+    private static final Duration CLOSE_CODE_WAIT = Duration.ofSeconds(2);
+
     private final Codecs codecs;
     private final ConnectionServices services;
     private final AtomicLong sequence = new AtomicLong();
@@ -38,11 +40,17 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
     /** The Netty channel of each open connection that has one, for {@link #outboundBacklog}. */
     private final Map<Connection, Channel> channels = new ConcurrentHashMap<>();
     private final OutboundStats outboundStats = new OutboundStats();
+    private final CloseCodes closeCodes = new CloseCodes();
     private volatile boolean draining;
 
     public GatewayWebSocketHandler(Codecs codecs, ConnectionServices services) {
         this.codecs = codecs;
         this.services = services;
+    }
+
+    /** How this node's connections ended, by close code. */
+    public CloseCodes closeCodes() {
+        return closeCodes;
     }
 
     /** The slow-viewer policy's counts over this node's connections. */
@@ -79,7 +87,15 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
                     if (handshake.channel() != null) {
                         channels.put(connection, handshake.channel());
                     }
-                    return connection.run(room, since).doFinally(signal -> {
+                    // once the connection's life is over, the code of the first close frame (kept by
+                    // the session; within a moment, as the socket may still be closing)
+                    Mono<Void> closeCode = session.closeStatus()
+                            .timeout(CLOSE_CODE_WAIT, Mono.empty())
+                            .doOnNext(status -> closeCodes.record(status.getCode()))
+                            .switchIfEmpty(Mono.fromRunnable(closeCodes::recordNone))
+                            .onErrorResume(e -> Mono.empty())
+                            .then();
+                    return connection.run(room, since).then(closeCode).doFinally(signal -> {
                         open.remove(connection);
                         channels.remove(connection);
                         if (handshake.ticket() != null) {

@@ -10,22 +10,38 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * Debian's headless Chromium ({@code /usr/bin/chromium}, which {@code .ci/run} installs) driven by
  * Playwright, for one test class: {@link #open} gives each simulated person a browser context of
  * their own (own localStorage, so own sign-in). Not thread-safe, as Playwright is not.
+ *
+ * <p>A JUnit extension: {@code @RegisterExtension static final Chromium chromium = new Chromium();}
+ * launches the browser before the class's tests (and its own {@code @BeforeAll}) and closes it after.
  */
-final class Chromium implements AutoCloseable {
+final class Chromium implements AutoCloseable, BeforeAllCallback, AfterAllCallback {
 
     static final Path CHROMIUM = Path.of(System.getProperty("danmaku.chromium", "/usr/bin/chromium"));
     static final Path SCREENSHOTS = Path.of("target", "screenshots");
 
-    private final Playwright playwright;
-    private final Browser browser;
     private final List<BrowserContext> contexts = new CopyOnWriteArrayList<>();
+    private Playwright playwright;
+    private Browser browser;
 
-    Chromium() {
+    @Override
+    public void beforeAll(ExtensionContext context) {
+        launch();
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+        close();
+    }
+
+    private void launch() {
         if (!Files.isExecutable(CHROMIUM)) {
             throw new IllegalStateException(CHROMIUM + " is missing: install Debian's chromium (.ci/run does)");
         }
@@ -49,6 +65,9 @@ final class Chromium implements AutoCloseable {
 
     /** A page in a new context, with a script that runs before the page's own (or null). */
     Page open(String url, String initScript) {
+        if (browser == null) { // used without the extension: launch on first use (close() then is the caller's)
+            launch();
+        }
         BrowserContext context = browser.newContext(new Browser.NewContextOptions().setViewportSize(1280, 800));
         contexts.add(context);
         if (initScript != null) {
@@ -81,10 +100,16 @@ final class Chromium implements AutoCloseable {
 
     @Override
     public void close() {
+        if (playwright == null) {
+            return;
+        }
         for (BrowserContext context : contexts) {
             context.close();
         }
+        contexts.clear();
         browser.close();
         playwright.close();
+        playwright = null;
+        browser = null;
     }
 }

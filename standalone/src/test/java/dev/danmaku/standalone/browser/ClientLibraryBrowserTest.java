@@ -6,10 +6,10 @@ import com.microsoft.playwright.Page;
 import dev.danmaku.standalone.Cluster;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * danmaku-client.js' policies in real Chromium, against a scripted stand-in for the browser's
@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
 class ClientLibraryBrowserTest {
 
     private static Cluster cluster;
-    private static Chromium chromium;
+    @RegisterExtension
+    static final Chromium chromium = new Chromium();
     private static Page page;
 
     /** A WebSocket stand-in: records what is sent, lets the test open, answer and close it. */
@@ -52,13 +53,7 @@ class ClientLibraryBrowserTest {
     @BeforeAll
     static void start() {
         cluster = Cluster.get();
-        chromium = new Chromium();
         page = chromium.open("http://localhost:" + cluster.portA() + "/");
-    }
-
-    @AfterAll
-    static void stop() {
-        chromium.close();
     }
 
     @BeforeEach
@@ -227,5 +222,45 @@ class ClientLibraryBrowserTest {
                 return result;
                 """);
         assertThat(r).containsEntry("state", "open").containsEntry("dead", 0).containsEntry("sockets", 1);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void thePagesStateLineCountsDownToTheNextAttempt() {
+        // the page's clock is held still and moved by hand, so the countdown's text does not
+        // depend on how fast this machine runs the page's timers
+        Map<String, Object> r = (Map<String, Object>) page.evaluate("""
+                async () => {
+                  const m = await import('/danmaku-client.js');
+                  const {stateLine} = await import('/pages.js');
+                  const realNow = Date.now;
+                  let now = realNow();
+                  Date.now = () => now;
+                  try {
+                    const changed = async from => {
+                      for (let i = 0; i < 200 && line.textContent === from; i++) await new Promise(r => setTimeout(r, 50));
+                      return line.textContent;
+                    };
+                    const line = document.createElement('span');
+                    const c = new m.DanmakuClient({lifecycle: false, random: () => 0.999, baseDelayMs: 60000, maxDelayMs: 60000});
+                    stateLine(line, c);
+                    const seen = [line.textContent];
+                    c.connect(); seen.push(line.textContent);
+                    FakeSocket.all.at(-1).welcome(); seen.push(line.textContent);
+                    FakeSocket.all.at(-1).drop(1006); seen.push(line.textContent);
+                    now += 1000;
+                    seen.push(await changed(seen.at(-1)));
+                    const state = line.dataset.state, title = line.title;
+                    c.close(); seen.push(line.textContent);
+                    return {seen, state, title};
+                  } finally {
+                    Date.now = realNow;
+                  }
+                }""");
+        // a retry 59.94 s away shows "in 60 s" (rounded up: never "in 0 s"), a second later "in 59 s"
+        assertThat((List<Object>) r.get("seen")).containsExactly("not connected", "connecting…", "live",
+                "reconnecting in 60 s", "reconnecting in 59 s", "disconnected");
+        assertThat(r.get("state")).isEqualTo("reconnecting");
+        assertThat((String) r.get("title")).startsWith("last close code 1006");
     }
 }

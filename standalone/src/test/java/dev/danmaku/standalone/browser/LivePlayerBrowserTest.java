@@ -13,9 +13,9 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The live player in real headless Chromium against the real cluster (Kafka, aggregator, two
@@ -26,17 +26,12 @@ class LivePlayerBrowserTest {
 
     private static final Page.WaitForFunctionOptions WAIT = new Page.WaitForFunctionOptions().setTimeout(30_000);
     private static Cluster cluster;
-    private static Chromium chromium;
+    @RegisterExtension
+    static final Chromium chromium = new Chromium();
 
     @BeforeAll
     static void start() {
         cluster = Cluster.get();
-        chromium = new Chromium();
-    }
-
-    @AfterAll
-    static void stop() {
-        chromium.close();
     }
 
     private Page player(String room, SignIn who) {
@@ -192,5 +187,41 @@ class LivePlayerBrowserTest {
         assertThat(viewer.evaluate("() => window.danmaku.joined.length")).isEqualTo(2);
         assertThat(viewer.evaluate("() => window.danmaku.joined[1].recovered")).isEqualTo(true);
         assertThat(viewer.evaluate("() => window.danmaku.client.state")).isEqualTo("open");
+    }
+
+    @Test
+    void giftsInARowShowOneBannerThatCountsTheCombo() {
+        String room = Cluster.room("browser-combo");
+        Page giver = player(room, SignIn.dev(cluster.portA(), "Gina", "viewer", List.of()));
+        Page viewer = player(room, null);
+        giver.waitForSelector("#gifts button[data-gift=rose]");
+
+        // three taps in one go: well within the aggregator's 3 s combo window, however slow the machine
+        giver.evaluate("() => { for (let i = 0; i < 3; i++) document.querySelector('#gifts button[data-gift=rose]').click(); }");
+
+        viewer.waitForFunction("() => [...document.querySelectorAll('#banners .banner .combo')]"
+                + ".some(e => e.textContent === 'combo ×3')", null, WAIT);
+        assertThat(viewer.locator("#banners .banner").count()).isEqualTo(1); // one per user and gift, updated
+        assertThat(viewer.locator("#banners .banner").first().textContent()).startsWith("Gina sent");
+        Chromium.screenshot(viewer, "live-player-combo");
+    }
+
+    @Test
+    void theDensitySettingIsKeptAndDecidesHowManyLanesScroll() {
+        String room = Cluster.room("browser-density");
+        Page page = player(room, null);
+        int normal = ((Number) page.evaluate("() => window.danmaku.overlay.scrollLanes")).intValue();
+
+        page.selectOption("#density", "low");
+        int low = ((Number) page.evaluate("() => window.danmaku.overlay.scrollLanes")).intValue();
+        page.selectOption("#density", "high");
+        int high = ((Number) page.evaluate("() => window.danmaku.overlay.scrollLanes")).intValue();
+        assertThat(low).isPositive().isLessThan(normal);
+        assertThat(high).isGreaterThan(normal);
+
+        page.reload();
+        awaitLive(page);
+        assertThat(page.locator("#density").inputValue()).isEqualTo("high");
+        assertThat(page.evaluate("() => window.danmaku.overlay.density")).isEqualTo("high");
     }
 }
