@@ -37,8 +37,10 @@ public final class KafkaRoomStates implements RoomStates, SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(KafkaRoomStates.class);
     private static final Duration POLL = Duration.ofMillis(500);
+    private static final Duration RETRY = Duration.ofSeconds(2);
 
     private final String bootstrapServers;
+    private final String topic;
     private final String clientId;
     private final BusCodec codec;
     private final Map<String, RoomState> cache;
@@ -47,7 +49,13 @@ public final class KafkaRoomStates implements RoomStates, SmartLifecycle {
     private @Nullable Thread thread;
 
     public KafkaRoomStates(String bootstrapServers, String clientId, BusCodec codec, int maxRooms) {
+        this(bootstrapServers, Topics.STATE, clientId, codec, maxRooms);
+    }
+
+    /** Reads {@code topic} instead of {@code danmaku.state} (tests, on a shared broker). */
+    KafkaRoomStates(String bootstrapServers, String topic, String clientId, BusCodec codec, int maxRooms) {
         this.bootstrapServers = bootstrapServers;
+        this.topic = topic;
         this.clientId = clientId;
         this.codec = codec;
         this.cache = new LinkedHashMap<>(256, 0.75f, true) {
@@ -114,25 +122,43 @@ public final class KafkaRoomStates implements RoomStates, SmartLifecycle {
         config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
         config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-        try (KafkaConsumer<String, byte[]> owned = new KafkaConsumer<>(config)) {
-            consumer = owned;
-            if (!running) {
-                return;
-            }
-            List<TopicPartition> partitions = awaitPartitions(owned);
-            owned.assign(partitions);
-            owned.seekToBeginning(partitions);
-            while (running) {
-                for (ConsumerRecord<String, byte[]> record : owned.poll(POLL)) {
-                    apply(record);
+        // Its own thread, never an event loop: on a failure it waits and reads the topic anew, so
+        // that a broker outage or a topic created late never stops the snapshots for good.
+        while (running) {
+            try (KafkaConsumer<String, byte[]> owned = new KafkaConsumer<>(config)) {
+                consumer = owned;
+                if (!running) {
+                    return;
                 }
+                List<TopicPartition> partitions = awaitPartitions(owned);
+                owned.assign(partitions);
+                owned.seekToBeginning(partitions);
+                while (running) {
+                    for (ConsumerRecord<String, byte[]> record : owned.poll(POLL)) {
+                        apply(record);
+                    }
+                }
+            } catch (WakeupException e) {
+                return; // stop()
+            } catch (RuntimeException e) {
+                log.warn("Reading {} failed; reading it again in {}", topic, RETRY, e);
+                pause(RETRY);
+            } finally {
+                consumer = null;
             }
-        } catch (WakeupException e) {
-            // stop()
-        } catch (RuntimeException e) {
-            log.error("Reading {} failed; room snapshots are no longer updated", Topics.STATE, e);
-        } finally {
-            consumer = null;
+        }
+    }
+
+    /** Waits on the reader's own thread (not an event loop); stop() ends the wait by its flag. */
+    private void pause(Duration duration) {
+        long until = System.nanoTime() + duration.toNanos();
+        try {
+            while (running && System.nanoTime() < until) {
+                Thread.sleep(Math.min(100, Math.max(1, (until - System.nanoTime()) / 1_000_000)));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            running = false;
         }
     }
 
@@ -141,15 +167,16 @@ public final class KafkaRoomStates implements RoomStates, SmartLifecycle {
         while (running) {
             List<PartitionInfo> infos;
             try {
-                infos = owned.partitionsFor(Topics.STATE, Duration.ofSeconds(5));
+                infos = owned.partitionsFor(topic, Duration.ofSeconds(5));
             } catch (org.apache.kafka.common.errors.TimeoutException e) {
                 continue; // the broker is not reachable yet: keep trying
             }
             if (infos != null && !infos.isEmpty()) {
                 return infos.stream().map(info -> new TopicPartition(info.topic(), info.partition())).toList();
             }
-            // not created yet: the aggregator creates it at its start
-            owned.poll(POLL);
+            // not created yet: the aggregator creates it at its start (a consumer with nothing
+            // assigned cannot poll, so wait here)
+            pause(POLL);
         }
         throw new WakeupException();
     }
