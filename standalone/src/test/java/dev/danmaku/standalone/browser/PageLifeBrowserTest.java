@@ -74,6 +74,8 @@ class PageLifeBrowserTest {
         try (WsClient sender = WsClient.connect(cluster.portB(), "token=" + cluster.viewerToken("Hider"))) {
             comment(sender, room, "before-hiding");
             page.waitForFunction("() => window.danmaku.overlay.log.some(l => l.id === 'before-hiding')", null, WAIT);
+            page.waitForFunction("() => document.querySelector('#chat li:last-child')?.textContent.endsWith('before-hiding')",
+                    null, WAIT);
 
             page.evaluate(SET_VISIBILITY, true);
             long framesWhenHidden = number(page, "window.danmaku.frames");
