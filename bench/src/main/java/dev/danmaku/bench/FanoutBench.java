@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,6 +18,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.HdrHistogram.Histogram;
 import org.jspecify.annotations.Nullable;
 
@@ -371,13 +373,26 @@ public final class FanoutBench {
 
     private String startBroker() throws IOException, InterruptedException {
         int port = intOption("kafka-port");
+        Path data = work.resolve("kafka");
+        deleteTree(data); // every run starts from an empty broker: no room state or topic of an earlier run
         List<String> command = new ArrayList<>(taskset("infra-cpus"));
         command.addAll(java("-Xmx1g"));
         command.addAll(List.of("-cp", benchJar(), BrokerMain.class.getName(),
-                work.resolve("kafka").toString(), Integer.toString(port)));
+                data.toString(), Integer.toString(port)));
         start("broker", command, Map.of());
         awaitLine("broker", "READY", Duration.ofSeconds(600));
         return "127.0.0.1:" + port;
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(path);
+            }
+        }
     }
 
     private List<String> senderPaths(@Nullable Integer gatewayPort, @Nullable Integer count) throws Exception {

@@ -4,23 +4,33 @@ import dev.danmaku.protocol.ServerFrame;
 import dev.danmaku.protocol.bus.Ingress;
 import dev.danmaku.protocol.bus.Presence;
 import dev.danmaku.protocol.bus.RoomState;
+import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.ObjectReader;
 import tools.jackson.databind.ObjectWriter;
 
 /**
  * The encoding of the records on the Kafka topics (JSON, so that a person can read a topic
  * with the console consumer). Thread-safe.
+ *
+ * <p>Records outlive the version that wrote them (a compacted state topic keeps a room's last
+ * state for good, and a rolling upgrade mixes versions): a batch, a state or a presence record
+ * written before a field existed reads with that field's default (0, false, empty), and a field
+ * this version does not know is ignored.
  */
 public final class BusCodec {
 
     private final ObjectWriter ingressWriter = Mappers.json().writerFor(Ingress.class);
     private final ObjectReader ingressReader = Mappers.json().readerFor(Ingress.class);
     private final ObjectWriter batchWriter = Mappers.json().writerFor(ServerFrame.class);
-    private final ObjectReader batchReader = Mappers.json().readerFor(ServerFrame.class);
+    private final ObjectReader batchReader = tolerant(ServerFrame.class);
     private final ObjectWriter presenceWriter = Mappers.json().writerFor(Presence.class);
-    private final ObjectReader presenceReader = Mappers.json().readerFor(Presence.class);
+    private final ObjectReader presenceReader = tolerant(Presence.class);
     private final ObjectWriter stateWriter = Mappers.json().writerFor(RoomState.class);
-    private final ObjectReader stateReader = Mappers.json().readerFor(RoomState.class);
+    private final ObjectReader stateReader = tolerant(RoomState.class);
+
+    private static ObjectReader tolerant(Class<?> type) {
+        return Mappers.json().readerFor(type).without(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+    }
 
     public byte[] encodeIngress(Ingress ingress) {
         return ingressWriter.writeValueAsBytes(ingress);
