@@ -61,6 +61,7 @@ public final class FanoutBench {
         DEFAULTS.put("kafka-port", "18390");
         DEFAULTS.put("gateway-port", "18301");
         DEFAULTS.put("baseline-port", "18302");
+        DEFAULTS.put("aggregator-management-port", "18381"); // its metrics, read for the stage figures
         DEFAULTS.put("gateway-jar", "gateway/target/danmaku-gateway.jar");
         DEFAULTS.put("aggregator-jar", "aggregator/target/danmaku-aggregator.jar");
         DEFAULTS.put("server-cpus", "0");        // taskset of the gateway and of the baseline
@@ -77,6 +78,8 @@ public final class FanoutBench {
     private final Map<String, String> options;
     private final Path work;
     private final List<Process> started = new ArrayList<>();
+    /** The gateway target's other processes and metrics, or null (the baseline). */
+    private @Nullable Stages stages;
 
     private FanoutBench(Map<String, String> options) {
         this.options = options;
@@ -140,8 +143,10 @@ public final class FanoutBench {
 
     private Result runGateway() throws Exception {
         String bootstrap = options.get("bootstrap");
+        Map<String, Long> infra = new LinkedHashMap<>();
         if (bootstrap.isEmpty()) {
             bootstrap = startBroker();
+            infra.put("broker", started.get(started.size() - 1).pid());
         }
         Map<String, String> aggregatorEnv = new HashMap<>();
         aggregatorEnv.put("DANMAKU_KAFKA_BOOTSTRAP_SERVERS", bootstrap);
@@ -150,10 +155,13 @@ public final class FanoutBench {
         aggregatorEnv.put("DANMAKU_AGGREGATOR_DENSITY", "100000");
         aggregatorEnv.put("DANMAKU_AGGREGATOR_MAX_COMMENTS_PER_WINDOW", "100000");
         aggregatorEnv.put("DANMAKU_AGGREGATOR_COMMENT_BURST", "20");
+        int aggregatorManagement = intOption("aggregator-management-port");
+        aggregatorEnv.put("DANMAKU_AGGREGATOR_MANAGEMENT_PORT", Integer.toString(aggregatorManagement));
         List<String> aggregatorCommand = new ArrayList<>(taskset("infra-cpus"));
         aggregatorCommand.addAll(java("-Xmx512m"));
         aggregatorCommand.addAll(List.of("-jar", options.get("aggregator-jar")));
         Process aggregator = start("aggregator", aggregatorCommand, aggregatorEnv);
+        infra.put("aggregator", aggregator.pid());
 
         int port = intOption("gateway-port");
         Map<String, String> gatewayEnv = new HashMap<>();
@@ -180,6 +188,7 @@ public final class FanoutBench {
             String room = options.get("room");
             List<String> senders = options.get("mode").equals("idle") ? List.of()
                     : senderPaths(port, intOption("senders") + 1);
+            stages = new Stages(infra, port, aggregatorManagement);
             return measure("gateway", gateway.pid(), port, "/ws?room=" + room, "danmaku.v1.json", true, senders);
         } finally {
             stop(gateway);
@@ -231,9 +240,11 @@ public final class FanoutBench {
                         .redirectErrorStream(true).redirectOutput(work.resolve("logs/jcmd.log").toFile())
                         .start().waitFor(30, TimeUnit.SECONDS);
             }
+            Stages.Reading stagesStart = gateway && stages != null ? stages.read() : null;
             Sample start = sample(client, pid);
             Thread.sleep(TimeUnit.SECONDS.toMillis(duration));
             Sample end = sample(client, pid);
+            Map<String, Object> stageFigures = stagesStart == null ? Map.of() : Stages.between(stagesStart, stages.read());
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(intOption("drain"));
             long expected = (long) total * client.ready;
             while (System.nanoTime() < deadline && (!client.sendingDone() || client.deliveries < expected)) {
@@ -242,6 +253,7 @@ public final class FanoutBench {
             BenchClient.Totals totals = client.totals();
             Result result = Result.fanout(name, viewers, client.ready, connectNanos, rate, total, start, end, totals,
                     expected, client.viewersClosed, client.acks, client.senderErrors, client.firstSenderError);
+            result.figures().putAll(stageFigures);
             client.closeAll();
             return result;
         }
@@ -319,6 +331,9 @@ public final class FanoutBench {
             f.put("latency.ms.p999", h.getValueAtPercentile(99.9) / 1000.0);
             f.put("latency.ms.max", h.getMaxValue() / 1000.0);
             f.put("latency.samples", h.getTotalCount());
+            Histogram ack = totals.ackLatency(); // the first stage: send → stored by the broker → ack
+            f.put("ack.ms.p50", ack.getValueAtPercentile(50) / 1000.0);
+            f.put("ack.ms.p99", ack.getValueAtPercentile(99) / 1000.0);
             f.put("server.cpu.us.per.delivery", deliveries == 0 ? Double.NaN : serverCpu / 1000.0 / deliveries);
             f.put("server.cpu.util", serverCpu / 1e9 / seconds);
             f.put("server.rss.mib", end.serverRss() / (1024.0 * 1024));
