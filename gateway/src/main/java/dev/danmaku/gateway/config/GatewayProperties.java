@@ -48,7 +48,7 @@ public record GatewayProperties(
     /** The defaults, as a test or a launcher would start from. */
     public static GatewayProperties defaults() {
         return new GatewayProperties(null, false, Heartbeat.DEFAULTS, new Auth(null, Duration.ofHours(24), null),
-                new Kafka("localhost:9092", 6, (short) 1, Duration.ofSeconds(5), Duration.ofSeconds(1)),
+                new Kafka("localhost:9092", 6, (short) 1, Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofMillis(5)),
                 Feed.DEFAULTS, LimitsProperties.DEFAULTS, new Outbound(4096, 32, Duration.ofSeconds(10)), null, null);
     }
 
@@ -95,19 +95,24 @@ public record GatewayProperties(
      *                          client is told {@code unavailable}
      * @param maxBlock          how long the producer may wait for metadata or buffer space (on the
      *                          send thread, never on an event loop)
+     * @param linger            how long the ingress producer waits to fill a request ({@code linger.ms}):
+     *                          each produce request costs the gateway far more CPU than a record in it
      */
     public record Kafka(@DefaultValue("localhost:9092") String bootstrapServers,
                         @DefaultValue("6") int ingressPartitions,
                         @DefaultValue("1") short replicationFactor,
                         @DefaultValue("5s") Duration deliveryTimeout,
-                        @DefaultValue("1s") Duration maxBlock) {
+                        @DefaultValue("1s") Duration maxBlock,
+                        @DefaultValue("5ms") Duration linger) {
         public Kafka {
             if (bootstrapServers.isBlank() || ingressPartitions < 1 || replicationFactor < 1) {
                 throw new IllegalArgumentException(
                         "danmaku.kafka: bootstrap-servers required, ingress-partitions and replication-factor >= 1");
             }
-            if (deliveryTimeout.toMillis() < 1000 || maxBlock.isNegative()) {
-                throw new IllegalArgumentException("danmaku.kafka: delivery-timeout >= 1s, max-block >= 0");
+            if (deliveryTimeout.toMillis() < 1000 || maxBlock.isNegative() || linger.isNegative()
+                    || linger.toMillis() > 100) {
+                throw new IllegalArgumentException(
+                        "danmaku.kafka: delivery-timeout >= 1s, max-block >= 0, linger in [0, 100ms]");
             }
         }
     }
