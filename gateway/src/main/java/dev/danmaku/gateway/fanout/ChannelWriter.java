@@ -7,6 +7,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.codec.http.websocketx.extensions.WebSocketExtensionEncoder;
@@ -90,6 +91,16 @@ public final class ChannelWriter extends ChannelInboundHandlerAdapter implements
             lastDrain();
         } else {
             execute(this::lastDrain);
+        }
+    }
+
+    /**
+     * Writes a heartbeat PING now, unless the close frame was sent or is next. On the channel's
+     * event loop only (the heartbeat is one of its scheduled tasks).
+     */
+    public void ping() {
+        if (!closing && !stopped && channel.isActive()) {
+            channel.writeAndFlush(new PingWebSocketFrame(), channel.voidPromise());
         }
     }
 

@@ -27,6 +27,8 @@ import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -47,8 +49,10 @@ import reactor.core.scheduler.Schedulers;
  *
  * <p>{@link #run} returns the connection's whole life as one {@code Mono}: the inbound pipeline
  * (frames decoded and handled on the event loop; sends and joins complete asynchronously, at
- * most {@code maxInFlight} at once), the outbound stream (queue and heartbeat PINGs into
- * {@code session.send}), and the close. Anything may queue frames ({@link #deliver}): the event
+ * most {@code maxInFlight} at once), the outbound side and the close. On a Netty channel (the
+ * server) a {@link ChannelWriter} writes the queue straight to the channel and the heartbeat is a
+ * task scheduled on the channel's event loop, which has the writer write each PING; elsewhere
+ * (tests' sessions) queue and PINGs go through {@code session.send}. Anything may queue frames ({@link #deliver}): the event
  * loop, the room feed's thread, the producer's thread. The queue is an {@link Outbox}: a viewer
  * that reads too slowly is first sent fewer comment batches, then closed with 1013 when it lags
  * for longer than {@code maxLag} or overflows even the headroom for its own frames.
@@ -121,8 +125,9 @@ public final class Connection implements RoomViewer {
                 .log("Connection {} opened ({}, user {})", id, codec.subprotocol(), user.id());
         // On a Netty channel the queue is written straight to it (the fan-out path); elsewhere
         // (tests' fake sessions) through session.send
-        ChannelWriter writer = session.getAttributes().get(GatewayWebSocketService.CHANNEL_ATTRIBUTE)
-                instanceof Channel channel ? ChannelWriter.attach(channel, outbound, codec, written::written) : null;
+        Channel channel = session.getAttributes().get(GatewayWebSocketService.CHANNEL_ATTRIBUTE)
+                instanceof Channel c ? c : null;
+        ChannelWriter writer = channel != null ? ChannelWriter.attach(channel, outbound, codec, written::written) : null;
         send(new ServerFrame.Welcome(id, user,
                 new ServerFrame.Heartbeat(settings.heartbeatInterval().toMillis(), settings.heartbeatTimeout().toMillis()),
                 ServerFrame.ClientLimits.of(settings.limits())));
@@ -163,20 +168,29 @@ public final class Connection implements RoomViewer {
                     return Mono.empty();
                 });
 
-        Flux<WebSocketMessage> frames = writer != null ? Flux.empty() : outbound.flux().map(this::toMessage);
-        Flux<WebSocketMessage> pings = Flux.interval(settings.heartbeatTick(), settings.heartbeatTick())
-                .handle((tick, sink) -> {
-                    WebSocketMessage ping = heartbeat();
-                    if (ping != null) {
-                        sink.next(ping);
-                    }
-                });
-        Mono<Void> send = session.send(Flux.merge(frames, pings).takeUntilOther(closeSignal.asMono()))
-                .onErrorResume(e -> {
-                    debug().log("Connection {}: send failed: {}", id, e.toString());
-                    close(CloseCode.GOING_AWAY);
-                    return Mono.empty();
-                });
+        Mono<Void> send;
+        if (writer != null && channel != null) {
+            // The heartbeat as a task of the channel's own event loop: PINGs are written there by
+            // the writer, with no Reactor stream per connection (Netty's timer queue per loop).
+            long tick = settings.heartbeatTick().toNanos();
+            ScheduledFuture<?> beat = channel.eventLoop()
+                    .scheduleAtFixedRate(() -> beatOnLoop(writer), tick, tick, TimeUnit.NANOSECONDS);
+            send = closeSignal.asMono().then().doFinally(signal -> beat.cancel(false));
+        } else {
+            Flux<WebSocketMessage> frames = outbound.flux().map(this::toMessage);
+            Flux<WebSocketMessage> pings = Flux.interval(settings.heartbeatTick(), settings.heartbeatTick())
+                    .handle((tick, sink) -> {
+                        if (beat()) {
+                            sink.next(session.pingMessage(factory -> factory.wrap(new byte[0])));
+                        }
+                    });
+            send = session.send(Flux.merge(frames, pings).takeUntilOther(closeSignal.asMono()))
+                    .onErrorResume(e -> {
+                        debug().log("Connection {}: send failed: {}", id, e.toString());
+                        close(CloseCode.GOING_AWAY);
+                        return Mono.empty();
+                    });
+        }
 
         return Mono.when(inbound, send, closing).doFinally(signal -> leaveAll());
     }
@@ -398,23 +412,33 @@ public final class Connection implements RoomViewer {
                 buffer);
     }
 
-    /** Called every heartbeat tick: a PING when one is due, or the close when the peer went silent. */
-    private @Nullable WebSocketMessage heartbeat() {
+    /**
+     * Called every heartbeat tick: true when a PING is due; closes the connection when the peer
+     * went silent or it lags too far behind.
+     */
+    private boolean beat() {
         long now = System.nanoTime();
         if (outbound.lagging(now) > settings.maxLag().toNanos()) {
             debug().log("Connection {}: lagging for over {}, closing", id, settings.maxLag());
             closeSlow();
-            return null;
+            return false;
         }
         if (now - lastInbound >= settings.heartbeatTimeout().toNanos()) {
             close(CloseCode.HEARTBEAT_TIMEOUT);
-            return null;
+            return false;
         }
         if (now - lastPing >= settings.heartbeatInterval().toNanos()) {
             lastPing = now;
-            return session.pingMessage(factory -> factory.wrap(new byte[0]));
+            return true;
         }
-        return null;
+        return false;
+    }
+
+    /** A heartbeat tick on the channel's event loop: the writer writes the PING. */
+    private void beatOnLoop(ChannelWriter writer) {
+        if (!closed.get() && beat()) {
+            writer.ping();
+        }
     }
 
     private CloseCode closeCodeFor(Throwable error) {
