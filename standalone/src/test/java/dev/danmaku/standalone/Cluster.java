@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
 import reactor.blockhound.BlockHound;
+import reactor.blockhound.BlockingOperationError;
 
 /**
  * The system under test, started once per test JVM: one real Kafka broker, one aggregator and
@@ -32,9 +33,21 @@ public final class Cluster {
 
     private Cluster() {
         // as in the gateway's tests (BlockingCalls): removing a cancelled timer from its executor's
-        // queue takes that queue's lock for a moment, which Reactor itself allows for offer/take
+        // queue takes that queue's lock for a moment, which Reactor itself allows for offer/take.
+        // A blocking call's stack goes to the test's output before it fails: where it fails, the
+        // error may only close a connection (1011), which says nothing of where it came from.
+        // The ingress breaker's move from open to half-open (the first send after wait-in-open, on an
+        // event loop) is such a section too, under the breaker's own lock.
         BlockHound.install(builder -> builder.allowBlockingCallsInside(
-                "java.util.concurrent.ScheduledThreadPoolExecutor$DelayedWorkQueue", "remove"));
+                "java.util.concurrent.ScheduledThreadPoolExecutor$DelayedWorkQueue", "remove")
+                .allowBlockingCallsInside(
+                        "io.github.resilience4j.circuitbreaker.internal.CircuitBreakerStateMachine$OpenState",
+                        "toHalfOpenState")
+                .blockingMethodCallback(method -> {
+                    new Throwable("Blocking call " + method + " on " + Thread.currentThread().getName())
+                            .printStackTrace(System.out);
+                    throw new BlockingOperationError(method);
+                }));
         kafka = LocalKafka.shared();
         aggregator = StandaloneLauncher.Services.aggregator(kafka.bootstrapServers())
                 // The delivery tests send faster than one viewer may and more than a window shows:

@@ -42,11 +42,12 @@ public final class WsClient implements WebSocket.Listener, AutoCloseable {
 
     static WsClient connect(int port, String query, Map<String, String> headers) {
         WsClient client = new WsClient();
-        WebSocket.Builder builder = HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5));
+        // generous: a gateway in a JVM just started, on a loaded machine, may take seconds to answer
+        WebSocket.Builder builder = HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(30));
         headers.forEach(builder::header);
         URI uri = URI.create("ws://localhost:" + port + "/ws" + (query.isEmpty() ? "" : "?" + query));
-        client.socket = builder.buildAsync(uri, client).orTimeout(10, TimeUnit.SECONDS).join();
-        client.awaitFrame(f -> f.path("type").asString().equals("welcome"));
+        client.socket = builder.buildAsync(uri, client).orTimeout(60, TimeUnit.SECONDS).join();
+        client.awaitFrame(f -> f.path("type").asString().equals("welcome"), Duration.ofSeconds(60));
         return client;
     }
 
@@ -107,7 +108,12 @@ public final class WsClient implements WebSocket.Listener, AutoCloseable {
     }
 
     int awaitClose() {
-        await().atMost(Duration.ofSeconds(15)).until(() -> closeCode.get() >= 0);
+        await().atMost(Duration.ofSeconds(60)).until(() -> closeCode.get() >= 0);
+        return closeCode.get();
+    }
+
+    /** The close code received (1006 for an error), or -1 while open. */
+    int closeCode() {
         return closeCode.get();
     }
 

@@ -23,16 +23,25 @@ public class ResilienceConfiguration {
 
     @Bean
     CircuitBreakerRegistry danmakuCircuitBreakers(IngressProperties properties) {
-        IngressProperties.Breaker b = properties.breaker();
-        CircuitBreakerConfig config = CircuitBreakerConfig.custom()
+        return CircuitBreakerRegistry.of(breakerConfig(properties.breaker()));
+    }
+
+    /**
+     * The ingress breaker's settings. Its window is lock-free: outcomes are recorded on the
+     * thread that completes a send, and a send that times out completes on a Reactor parallel
+     * thread, which must not wait for a lock (the default window's; under BlockHound that wait
+     * failed inside the breaker, and the send was never answered).
+     */
+    static CircuitBreakerConfig breakerConfig(IngressProperties.Breaker b) {
+        return CircuitBreakerConfig.custom()
                 .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+                .slidingWindowSynchronizationStrategy(CircuitBreakerConfig.SlidingWindowSynchronizationStrategy.LOCK_FREE)
                 .slidingWindowSize(b.slidingWindow())
                 .minimumNumberOfCalls(b.minimumCalls())
                 .failureRateThreshold(b.failureRateThreshold())
                 .waitDurationInOpenState(b.waitInOpen())
                 .permittedNumberOfCallsInHalfOpenState(b.halfOpenCalls())
                 .build();
-        return CircuitBreakerRegistry.of(config);
     }
 
     @Bean

@@ -19,7 +19,12 @@ import org.springframework.web.reactive.function.server.RouterFunction;
 import org.springframework.web.reactive.function.server.RouterFunctions;
 import org.springframework.web.reactive.function.server.ServerRequest;
 import org.springframework.web.reactive.function.server.ServerResponse;
+import org.springframework.web.server.ServerWebInputException;
 import reactor.core.publisher.Mono;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.DeserializationFeature;
+import tools.jackson.databind.ObjectReader;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * {@code POST /api/dev/tokens} with {@code {"name":"Alice","role":"viewer","rooms":[]}} answers
@@ -29,6 +34,14 @@ import reactor.core.publisher.Mono;
 public final class DevTokenEndpoint {
 
     private static final String ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+    /**
+     * The body's reader, its deserializer built here, at start-up: built by the first requests
+     * instead, under Jackson's lock, on the event loops, concurrent first requests waited for one
+     * another (and, under BlockHound, failed; they were answered 400).
+     */
+    private static final ObjectReader BODY = JsonMapper.builder()
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build()
+            .readerFor(TokenRequest.class);
 
     private final JwtTokens tokens;
     private final boolean devMode;
@@ -52,9 +65,13 @@ public final class DevTokenEndpoint {
         if (!devMode) {
             return ServerResponse.notFound().build();
         }
-        return request.bodyToMono(TokenRequest.class)
+        return request.bodyToMono(byte[].class)
                 .switchIfEmpty(Mono.error(() -> ProtocolException.badRequest("a JSON body is required")))
-                .flatMap(body -> {
+                .flatMap(bytes -> {
+                    TokenRequest body = BODY.readValue(bytes);
+                    if (body == null) {
+                        throw ProtocolException.badRequest("a JSON body is required");
+                    }
                     Role role = body.role() == null ? Role.VIEWER : Role.fromWire(body.role());
                     Set<String> rooms = new LinkedHashSet<>();
                     for (String room : body.rooms() == null ? List.<String>of() : body.rooms()) {
@@ -65,10 +82,13 @@ public final class DevTokenEndpoint {
                     return ServerResponse.ok().contentType(MediaType.APPLICATION_JSON)
                             .bodyValue(Map.of("token", tokens.issue(user, rooms, ttl), "user", user));
                 })
-                .onErrorResume(e -> ServerResponse.badRequest().contentType(MediaType.APPLICATION_JSON)
-                        .bodyValue(Map.of("code", ErrorCode.BAD_REQUEST.wire(), "message",
-                                e instanceof ProtocolException ? String.valueOf(e.getMessage())
-                                        : "the body must be {\"name\",\"role\",\"rooms\"}")));
+                // only what is wrong with the request is a 400; anything else is the server's (500)
+                .onErrorResume(e -> e instanceof ProtocolException || e instanceof JacksonException
+                                || e instanceof ServerWebInputException,
+                        e -> ServerResponse.badRequest().contentType(MediaType.APPLICATION_JSON)
+                                .bodyValue(Map.of("code", ErrorCode.BAD_REQUEST.wire(), "message",
+                                        e instanceof ProtocolException ? String.valueOf(e.getMessage())
+                                                : "the body must be {\"name\",\"role\",\"rooms\"}")));
     }
 
     /** A readable, unique-enough id: the name's slug and six random characters. */

@@ -26,6 +26,11 @@ public final class BlockingCalls implements BlockHoundIntegration {
         // same kind Reactor's own integration allows for offer and take. Contended under load, it
         // parks for a moment, which BlockHound would otherwise report.
         builder.allowBlockingCallsInside("java.util.concurrent.ScheduledThreadPoolExecutor$DelayedWorkQueue", "remove");
+        // The ingress breaker's move from open to half-open, by the first send after wait-in-open (on
+        // an event loop), takes the breaker's lock for a state change: as short, no I/O; contended
+        // when two sends find the wait over at once.
+        builder.allowBlockingCallsInside(
+                "io.github.resilience4j.circuitbreaker.internal.CircuitBreakerStateMachine$OpenState", "toHalfOpenState");
         builder.blockingMethodCallback(method -> {
             StringWriter trace = new StringWriter();
             new Throwable().printStackTrace(new PrintWriter(trace));

@@ -1,5 +1,6 @@
 package dev.danmaku.protocol.codec;
 
+import com.fasterxml.jackson.annotation.JsonSubTypes;
 import dev.danmaku.protocol.ClientFrame;
 import dev.danmaku.protocol.Limits;
 import dev.danmaku.protocol.ProtocolException;
@@ -26,6 +27,22 @@ abstract class JacksonFrameCodec implements FrameCodec {
         this.limits = limits;
         this.clientReader = mapper.readerFor(ClientFrame.class);
         this.serverWriter = mapper.writerFor(ServerFrame.class);
+        warm(mapper);
+    }
+
+    /**
+     * Builds now, on the thread making the codec, the deserializers that decoding needs: of a
+     * tree, and of each client frame type. Jackson would otherwise build each at the first frame
+     * of its type, under one lock per mapper: on an event loop, the first frames of a type arriving
+     * on several connections at once would wait for one another (BlockHound fails such a wait).
+     * Built and cached once, they are then only looked up, without a lock.
+     */
+    private static void warm(ObjectMapper mapper) {
+        mapper.readTree(mapper.writeValueAsBytes(mapper.createObjectNode()));
+        JsonSubTypes subtypes = ClientFrame.class.getAnnotation(JsonSubTypes.class);
+        for (JsonSubTypes.Type subtype : subtypes.value()) {
+            mapper.readerFor(subtype.value()); // fetches (builds and caches) its deserializer eagerly
+        }
     }
 
     @Override
