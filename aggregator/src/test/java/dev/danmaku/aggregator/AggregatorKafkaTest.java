@@ -144,7 +144,16 @@ class AggregatorKafkaTest {
                 assertThat(pacer.awaitTermination(5, TimeUnit.SECONDS)).isTrue();
                 writer.flush();
                 int total = produced.get();
-                await().atMost(TIMEOUT).pollInSameThread().until(() -> reader.commentIds().size() >= total);
+                try {
+                    await().atMost(TIMEOUT).pollInSameThread().until(() -> reader.commentIds().size() >= total);
+                } catch (org.awaitility.core.ConditionTimeoutException e) { // say what is missing
+                    List<String> seen = reader.commentIds();
+                    throw new AssertionError(seen.size() + " of " + total + " comments; missing: "
+                            + IntStream.range(0, total).mapToObj(i -> "c-%05d".formatted(i))
+                            .filter(id -> !seen.contains(id)).limit(20).toList()
+                            + "; seen twice: " + seen.stream().filter(id -> seen.indexOf(id) != seen.lastIndexOf(id))
+                            .distinct().limit(20).toList(), e);
+                }
                 await().pollInSameThread().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
                         .until(() -> reader.commentIds().size() == total);
 

@@ -62,7 +62,9 @@ final class TestKafka {
      * itself is tested in RoomRulesTest.
      */
     static final String[] UNLIMITED = {"danmaku.aggregator.comment-burst=1000000",
-            "danmaku.aggregator.density=500"};
+            // no density cap to speak of, also for a backlog: after a slow hand-over on a loaded
+            // machine one window took ~1,400 comments, and a cap of 500 dropped the rest (by policy)
+            "danmaku.aggregator.density=100000", "danmaku.aggregator.max-comments-per-window=100000"};
 
     /** An aggregator context of its own consumer group against the test broker, without comment limits. */
     static ConfigurableApplicationContext startAggregator(String groupId, String nodeId) {

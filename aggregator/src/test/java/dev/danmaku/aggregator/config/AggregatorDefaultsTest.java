@@ -56,6 +56,19 @@ class AggregatorDefaultsTest {
         assertThat(environment.getProperty("spring.main.web-application-type")).isNull();
     }
 
+    @Test
+    void slowModeIsConfiguredPerRoomAndARoomIdWithAnUnderscoreInBrackets() {
+        AggregatorProperties properties = binder(Map.of(
+                "danmaku.aggregator.slow-mode.r1", "10s",
+                "danmaku.aggregator.slow-mode.[Room_B]", "1m")).bindOrCreate("danmaku.aggregator",
+                AggregatorProperties.class);
+
+        assertThat(properties.slowMode()).containsOnly(Map.entry("r1", java.time.Duration.ofSeconds(10)),
+                Map.entry("Room_B", java.time.Duration.ofMinutes(1)));
+        assertThat(binder(Map.of()).bindOrCreate("danmaku.aggregator", AggregatorProperties.class).slowMode())
+                .as("default: no room in slow mode").isEmpty();
+    }
+
     private static Binder binder(Map<String, Object> values) {
         return new Binder(ConfigurationPropertySources.from(new MapPropertySource("test", values)));
     }
