@@ -155,6 +155,12 @@ export class DanmakuClient {
   /** Mutes a user in a room (streamers and moderators). */
   mute(room, user, seconds = 600) { this._sendWithoutId({type: "mute", room, user, seconds}); }
 
+  /**
+   * Puts a room in slow mode: each viewer may send one comment every `seconds` (0..3600; 0 ends
+   * it). The room's streamer and admins only (docs/protocol.md); no ack, a refusal comes as `error`.
+   */
+  slowMode(room, seconds) { this._sendWithoutId({type: "slow_mode", room, seconds}); }
+
   // --- sending ---------------------------------------------------------------------------
 
   _sendWithId(frame) {

@@ -210,14 +210,18 @@ class LivePlayerBrowserTest {
     void theDensitySettingIsKeptAndDecidesHowManyLanesScroll() {
         String room = Cluster.room("browser-density");
         Page page = player(room, null);
-        int normal = ((Number) page.evaluate("() => window.danmaku.overlay.scrollLanes")).intValue();
+        assertThat(page.locator("#density").inputValue()).isEqualTo("all"); // the default
+        int all = ((Number) page.evaluate("() => window.danmaku.overlay.scrollLanes")).intValue();
 
+        page.selectOption("#density", "normal");
+        int normal = ((Number) page.evaluate("() => window.danmaku.overlay.scrollLanes")).intValue();
         page.selectOption("#density", "low");
         int low = ((Number) page.evaluate("() => window.danmaku.overlay.scrollLanes")).intValue();
         page.selectOption("#density", "high");
         int high = ((Number) page.evaluate("() => window.danmaku.overlay.scrollLanes")).intValue();
         assertThat(low).isPositive().isLessThan(normal);
         assertThat(high).isGreaterThan(normal);
+        assertThat(all).isGreaterThan(high); // the whole stage, in smaller text
 
         page.reload();
         awaitLive(page);

@@ -93,6 +93,35 @@ class StreamerDashboardBrowserTest {
     }
 
     @Test
+    void theStreamerSetsSlowModeFromTheDashboard() {
+        String room = Cluster.room("browser-slow");
+        Page notTheStreamer = dashboard(room, SignIn.dev(cluster.portA(), "Gus", "viewer", List.of()));
+        notTheStreamer.selectOption("#slow-seconds", "60");
+        notTheStreamer.click("#slow-set");
+        notTheStreamer.waitForFunction("() => document.querySelector('#mod-answer').textContent"
+                + " === \"Only this room's streamer may set slow mode.\"", null, WAIT);
+
+        Page streamer = dashboard(room, SignIn.dev(cluster.portA(), "Hana", "streamer", List.of(room)));
+        Page player = player(room, SignIn.dev(cluster.portA(), "Ivy", "viewer", List.of()));
+        streamer.selectOption("#slow-seconds", "60");
+        streamer.click("#slow-set");
+        assertThat(streamer.locator("#mod-answer").textContent()).isEqualTo("Slow mode: one comment every 60 s per viewer.");
+        // the streamer's own comment (exempt), sent after slow_mode on the same connection: once
+        // acked, the slow mode is on the room's ingress partition ahead of anything sent later
+        streamer.evaluate("room => window.danmaku.client.comment(room, 'slow mode is on')", room);
+        // three in a row: the test cluster allows bursts of 100, slow mode only the first
+        for (int i = 1; i <= 3; i++) {
+            player.evaluate("([room, text]) => window.danmaku.client.comment(room, text)", List.of(room, "viewer line " + i));
+        }
+        // behind the viewer's three on the partition: once it is shown, theirs were decided
+        streamer.evaluate("room => window.danmaku.client.comment(room, 'that was all')", room);
+        streamer.waitForFunction("() => [...document.querySelectorAll('#comments li .text')]"
+                + ".some(e => e.textContent === 'that was all')", null, WAIT);
+        assertThat(streamer.evaluate("() => [...document.querySelectorAll('#comments li .text')].map(e => e.textContent)"))
+                .isEqualTo(List.of("slow mode is on", "viewer line 1", "that was all"));
+    }
+
+    @Test
     void aGiftSentFromThePlayerUpdatesTheDashboardsTotals() {
         String room = Cluster.room("browser-gift");
         Page dashboard = dashboard(room, SignIn.dev(cluster.portA(), "Streamer", "streamer", List.of(room)));
