@@ -247,11 +247,28 @@ public final class RoomWindows {
      * @param now the batch's {@code ts}, epoch millis
      */
     public List<Batch> drain(long now) {
+        return drain(now, room -> true);
+    }
+
+    /**
+     * Closes the open windows of the rooms that match, as {@link #drain(long)}; the others stay
+     * open (their records cannot be committed yet: a room topic of their partition is pending)
+     * and go on collecting until a later drain. {@link #rollback()} forgets those too.
+     *
+     * @param now     the batch's {@code ts}, epoch millis
+     * @param include the rooms whose windows close now
+     */
+    public List<Batch> drain(long now, Predicate<String> include) {
         requireNothingUncommitted();
-        drained = !open.isEmpty();
         List<Batch> batches = new ArrayList<>(open.size());
-        for (Map.Entry<String, Window> entry : open.entrySet()) {
+        for (java.util.Iterator<Map.Entry<String, Window>> it = open.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, Window> entry = it.next();
             String room = entry.getKey();
+            if (!include.test(room)) {
+                continue;
+            }
+            it.remove();
+            drained = true;
             Window window = entry.getValue();
             RoomState before = state(room);
 
@@ -323,7 +340,6 @@ public final class RoomWindows {
                         gifts.isEmpty() ? null : List.copyOf(gifts), null, dropped == 0 ? null : dropped, totals));
             }
         }
-        open.clear();
         return batches;
     }
 

@@ -64,9 +64,11 @@ import org.slf4j.LoggerFactory;
  * windows are forgotten and the consumer is rewound to the first uncommitted record of each
  * partition: the same records make the same batches again, nothing is lost or doubled.
  *
- * <p>A window whose room topic does not exist yet waits (all rooms wait: the offsets of one
- * transaction cover every room) while the topic is created; the consumer is paused meanwhile
- * so that memory stays bounded. On a rebalance the pending windows are published before the
+ * <p>A window whose room topic does not exist yet waits while the topic is created, and with it
+ * every room with uncommitted records on the same ingress partition (offsets are committed per
+ * partition: a partition's offset may only move past records whose batches are published); the
+ * other partitions' rooms are published and their offsets committed as usual. The waiting
+ * partitions are paused meanwhile so that memory stays bounded. On a rebalance the pending windows are published before the
  * partitions go (or forgotten if they cannot be, and then consumed again by the new owner from
  * the committed offsets); lost partitions' windows are forgotten. A fatal producer error
  * (fenced by another instance with the same node id, say) ends the session: the clients are
@@ -255,6 +257,10 @@ public final class AggregationLoop {
         private final Map<TopicPartition, OffsetAndMetadata> consumed = new HashMap<>();
         /** Where to seek if the next transaction fails: the first record not yet committed, per partition. */
         private final Map<TopicPartition, Long> rewindTo = new HashMap<>();
+        /** The rooms of the records not yet committed, per partition. */
+        private final Map<TopicPartition, Set<String>> uncommittedRooms = new HashMap<>();
+        /** The partitions held back by the last tick: a room topic of theirs is pending. */
+        private Set<TopicPartition> held = Set.of();
         /** When the windows started waiting for room topics (System.nanoTime), or 0. */
         private long blockedSince;
         /** The publish circuit breaker refused the last tick: consumption waits. */
@@ -283,7 +289,7 @@ public final class AggregationLoop {
                     }
                     long now = System.nanoTime();
                     if (now - nextTick >= 0) {
-                        if (tick()) {
+                        if (tick() || onlyHeldUncommitted()) {
                             // idle rooms only from here: not while stopping or in a rebalance
                             sweepIdle(clock.millis());
                         }
@@ -325,11 +331,13 @@ public final class AggregationLoop {
                 }
                 rewindTo.putIfAbsent(partition, list.get(0).offset());
                 consumed.put(partition, new OffsetAndMetadata(list.get(list.size() - 1).offset() + 1));
+                Set<String> roomsOfPartition = uncommittedRooms.computeIfAbsent(partition, p -> new java.util.HashSet<>());
                 List<Ingress> ingress = new ArrayList<>(list.size());
                 for (ConsumerRecord<String, byte[]> record : list) {
                     try {
                         Ingress one = codec.decodeIngress(Objects.requireNonNull(record.value(), "no value"));
                         ingress.add(one);
+                        roomsOfPartition.add(one.room());
                         if (windows.isDormant(one.room())) {
                             dormant.add(one.room());
                         }
@@ -388,29 +396,71 @@ public final class AggregationLoop {
             if (consumed.isEmpty()) {
                 List<Batch> viewersOnly = viewersOnlyBatches(Set.of(), now);
                 if (viewersOnly.isEmpty()) {
+                    breakerRefused = false; // nothing waits for it: consume
                     return true;
                 }
-                return publish(viewersOnly, now);
+                return permitted() && publish(viewersOnly, now);
             }
-            if (!roomTopicsReady()) {
-                return false;
+            Set<String> heldRooms = holdBack(pendingRoomTopics());
+            if (held.containsAll(consumed.keySet())) {
+                return false; // nothing to commit until a topic is ready
+            }
+            if (!permitted()) {
+                return false; // before the drain: the windows stay open and wait
             }
             List<Batch> batches = new ArrayList<>();
-            for (Batch batch : windows.drain(now)) {
+            for (Batch batch : windows.drain(now, room -> !heldRooms.contains(room))) {
                 batches.add(withViewers(batch, viewerCounts.viewers(batch.room(), now)));
             }
             batches.addAll(viewersOnlyBatches(windows.drainedStates().stream().map(RoomState::room)
                     .collect(java.util.stream.Collectors.toSet()), now));
-            return publish(batches, now);
+            return publish(batches, now) && held.isEmpty();
         }
 
-        private boolean publish(List<Batch> batches, long now) {
-            if (!breaker.tryAcquirePermission()) {
-                // the broker failed the last transactions: wait (consumption paused) rather than hammer it
-                breakerRefused = true;
-                return false;
+        /** True when what is not committed is only that of the partitions held back for room topics. */
+        private boolean onlyHeldUncommitted() {
+            return !held.isEmpty() && held.containsAll(consumed.keySet());
+        }
+
+        /**
+         * The partitions that must wait for {@code pending} room topics ({@link #held}): those
+         * with uncommitted records of a pending room, and with them every room with uncommitted
+         * records there (and, should a room have records on several partitions, those too).
+         *
+         * @return the rooms whose windows must stay open
+         */
+        private Set<String> holdBack(Set<String> pending) {
+            if (pending.isEmpty()) {
+                held = Set.of();
+                return Set.of();
             }
-            breakerRefused = false;
+            Set<TopicPartition> partitions = new java.util.HashSet<>();
+            Set<String> rooms = new java.util.HashSet<>(pending);
+            boolean grew = true;
+            while (grew) {
+                grew = false;
+                for (Map.Entry<TopicPartition, Set<String>> entry : uncommittedRooms.entrySet()) {
+                    if (!partitions.contains(entry.getKey()) && !java.util.Collections.disjoint(entry.getValue(), rooms)) {
+                        partitions.add(entry.getKey());
+                        grew |= rooms.addAll(entry.getValue());
+                    }
+                }
+            }
+            held = partitions;
+            return rooms;
+        }
+
+        /**
+         * Asks the publish circuit breaker for a transaction. When it refuses (the broker failed
+         * the last transactions), the windows wait, consumption paused, rather than hammer it.
+         */
+        private boolean permitted() {
+            breakerRefused = !breaker.tryAcquirePermission();
+            return !breakerRefused;
+        }
+
+        /** Publishes in one transaction; a permission of the breaker ({@link #permitted()}) must be held. */
+        private boolean publish(List<Batch> batches, long now) {
             long started = System.nanoTime();
             try {
                 producer.beginTransaction();
@@ -428,8 +478,10 @@ public final class AggregationLoop {
                 for (RoomState state : windows.drainedStates()) {
                     producer.send(new ProducerRecord<>(Topics.STATE, state.room(), codec.encodeState(state)));
                 }
-                if (!consumed.isEmpty()) {
-                    producer.sendOffsetsToTransaction(Map.copyOf(consumed), consumer.groupMetadata());
+                Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>(consumed);
+                offsets.keySet().removeAll(held);
+                if (!offsets.isEmpty()) {
+                    producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
                 }
                 producer.commitTransaction();
             } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException
@@ -467,8 +519,10 @@ public final class AggregationLoop {
             }
             metrics.committed(took, batches.size(), densityDropped);
             windows.commit();
-            consumed.clear();
-            rewindTo.clear();
+            // what the held partitions consumed stays uncommitted, in their rooms' open windows
+            consumed.keySet().retainAll(held);
+            rewindTo.keySet().retainAll(held);
+            uncommittedRooms.keySet().retainAll(held);
             for (Batch batch : batches) {
                 if (batch.viewers() != null) {
                     publishedViewers.put(batch.room(), new long[] {batch.viewers(), now});
@@ -538,51 +592,53 @@ public final class AggregationLoop {
         }
 
         /**
-         * True when every room with an open window has its topic. A room whose topic cannot be
-         * created loses its window (logged): waiting for it would hold every other room back.
+         * The rooms with an open window whose topic is still being created. A room whose topic
+         * cannot be created loses its window (logged): waiting for it would hold other rooms back.
          */
-        private boolean roomTopicsReady() {
-            boolean pending = false;
+        private Set<String> pendingRoomTopics() {
+            Set<String> pending = new java.util.HashSet<>();
             for (String room : windows.rooms()) {
                 switch (roomTopics.ensure(room)) {
                     case READY -> {
                     }
-                    case PENDING -> pending = true;
+                    case PENDING -> pending.add(room);
                     case FAILED -> log.atError().addKeyValue("room", room).log("Dropped the window of room {} ({} comments): its topic cannot be created",
                             room, windows.discard(room));
                 }
             }
             long now = System.nanoTime();
-            if (!pending) {
+            if (pending.isEmpty()) {
                 if (reportedSlowTopics) {
-                    log.info("Room topics ready after {} ms; publishing again",
+                    log.info("Room topics ready after {} ms; their partitions are consumed again",
                             TimeUnit.NANOSECONDS.toMillis(now - blockedSince));
                 }
                 blockedSince = 0;
                 reportedSlowTopics = false;
-                return true;
-            }
-            if (blockedSince == 0) {
+            } else if (blockedSince == 0) {
                 blockedSince = now;
             } else if (!reportedSlowTopics && now - blockedSince > SLOW_TOPICS.toNanos()) {
                 reportedSlowTopics = true;
-                log.info("Waiting for room topics to be created; consumption paused");
+                log.info("Waiting for room topics to be created ({} rooms, e.g. {}); their partitions paused",
+                        pending.size(), pending.iterator().next());
             }
-            return false;
+            return pending;
         }
 
         /**
-         * Stops fetching while the windows wait for room topics or for the publish circuit breaker,
-         * so that they cannot grow without bound.
+         * Stops fetching the partitions held back for room topics (all of them while the publish
+         * circuit breaker refuses), so that the open windows cannot grow without bound.
          */
         private void pauseWhileBlocked() {
-            if (blockedSince != 0 || breakerRefused) {
-                Set<TopicPartition> assigned = consumer.assignment();
-                if (!consumer.paused().containsAll(assigned)) {
-                    consumer.pause(assigned);
-                }
-            } else if (!consumer.paused().isEmpty()) {
-                consumer.resume(consumer.paused());
+            Set<TopicPartition> assigned = consumer.assignment();
+            Set<TopicPartition> pause = breakerRefused ? assigned : held;
+            Set<TopicPartition> paused = consumer.paused();
+            if (!paused.containsAll(pause)) {
+                consumer.pause(pause);
+            }
+            if (!pause.containsAll(paused)) {
+                Set<TopicPartition> resume = new java.util.HashSet<>(paused);
+                resume.removeAll(pause);
+                consumer.resume(resume);
             }
         }
 
@@ -600,6 +656,8 @@ public final class AggregationLoop {
             });
             consumed.clear();
             rewindTo.clear();
+            uncommittedRooms.clear();
+            held = Set.of();
             blockedSince = 0;
             reportedSlowTopics = false;
         }
@@ -689,6 +747,8 @@ public final class AggregationLoop {
             windows.rollback();
             consumed.clear();
             rewindTo.clear();
+            uncommittedRooms.clear();
+            held = Set.of();
         }
 
         @Override

@@ -53,6 +53,28 @@ class RoomWindowsTest {
     }
 
     @Test
+    void aPartialDrainLeavesTheOtherRoomsOpenUntilALaterDrainOrARollback() {
+        windows.add(comment("r1", "c1", 10));
+        windows.add(comment("r2", "c2", 11));
+
+        assertThat(windows.drain(100, room -> room.equals("r2"))).extracting(Batch::room).containsExactly("r2");
+        windows.commit();
+        assertThat(windows.rooms()).containsExactly("r1");
+
+        windows.add(comment("r1", "c3", 120));
+        assertThat(windows.drain(200)).singleElement().satisfies(batch ->
+                assertThat(batch.comments()).extracting(BatchComment::id).containsExactly("c1", "c3"));
+        windows.commit();
+
+        windows.add(comment("r1", "c4", 210));
+        windows.add(comment("r2", "c5", 211));
+        windows.drain(300, room -> room.equals("r1"));
+        windows.rollback();
+        assertThat(windows.rooms()).as("a rollback forgets the windows left open too").isEmpty();
+        assertThat(windows.state("r1").commentIds()).containsOnlyKeys("c1", "c3");
+    }
+
+    @Test
     void anEmptyWindowMakesNoBatch() {
         assertThat(windows.drain(100)).isEmpty();
 

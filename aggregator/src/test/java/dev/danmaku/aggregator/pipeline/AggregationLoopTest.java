@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.danmaku.aggregator.batch.RoomPolicy;
 import dev.danmaku.aggregator.batch.RoomWindows;
+import dev.danmaku.aggregator.metrics.AggregatorMetrics;
 import dev.danmaku.aggregator.presence.PresenceSource;
 import dev.danmaku.aggregator.topics.IngressTopic;
 import dev.danmaku.aggregator.topics.RoomTopics;
@@ -28,6 +29,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -50,6 +52,7 @@ class AggregationLoopTest {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
     private static final TopicPartition INGRESS_0 = new TopicPartition(Topics.INGRESS, 0);
+    private static final TopicPartition INGRESS_1 = new TopicPartition(Topics.INGRESS, 1);
     private static final BusCodec CODEC = new BusCodec();
     private static final User ALICE = new User("u1", "Alice");
     private static final long NOW = 1_732_230_000_000L;
@@ -57,6 +60,7 @@ class AggregationLoopTest {
     private final SlowMockConsumer consumer = new SlowMockConsumer();
     private final FailingMockProducer producer = new FailingMockProducer();
     private final FakeTopics topics = new FakeTopics();
+    private final CircuitBreaker breaker = CircuitBreaker.ofDefaults("publish");
     private final AggregationLoop loop = new AggregationLoop(new KafkaClients() {
         @Override
         public Consumer<String, byte[]> consumer() {
@@ -69,15 +73,15 @@ class AggregationLoopTest {
         }
     }, topics, topics, new RoomWindows(RoomPolicy.defaults().withCommentRate(1000, java.time.Duration.ofMillis(1), java.util.Map.of())), RoomStateSource.NONE,
             () -> PresenceSource.NONE, Duration.ofSeconds(5), CODEC, Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC),
-            Duration.ofMillis(50));
+            Duration.ofMillis(50), Duration.ofHours(24), AggregatorMetrics.standalone(), breaker);
     private final Thread thread = new Thread(loop::run, "test-loop");
-    private long nextOffset;
+    private final Map<Integer, Long> nextOffsets = new HashMap<>();
 
     @BeforeEach
     void start() {
         consumer.schedulePollTask(() -> {
-            consumer.rebalance(List.of(INGRESS_0));
-            consumer.updateBeginningOffsets(Map.of(INGRESS_0, 0L));
+            consumer.rebalance(List.of(INGRESS_0, INGRESS_1));
+            consumer.updateBeginningOffsets(Map.of(INGRESS_0, 0L, INGRESS_1, 0L));
         });
         thread.start();
         await().atMost(TIMEOUT).until(() -> !consumer.assignment().isEmpty());
@@ -148,6 +152,48 @@ class AggregationLoopTest {
     }
 
     @Test
+    void aPendingRoomTopicHoldsBackOnlyTheRoomsOfItsPartition() {
+        topics.states.put("r1", RoomTopics.State.PENDING);
+        comment("r1", "c1");
+        comment("r3", "c3"); // same partition as r1: its offset cannot move past r1's record
+        consumer.addRecord(commentRecord(1, "r2", "c2"));
+
+        await().atMost(TIMEOUT).until(() -> producer.commitCount() >= 1);
+        assertThat(batches()).extracting(Batch::room).containsExactly("r2");
+        assertThat(committedOffsets()).containsOnlyKeys(INGRESS_1).containsEntry(INGRESS_1, new OffsetAndMetadata(1));
+        await().atMost(TIMEOUT).until(() -> consumer.paused().equals(java.util.Set.of(INGRESS_0)));
+
+        consumer.addRecord(commentRecord(1, "r2", "c4"));
+        await().atMost(TIMEOUT).until(() -> producer.commitCount() >= 2);
+        assertThat(batches()).as("the other partition goes on while the topic is pending")
+                .extracting(Batch::room).containsExactly("r2", "r2");
+
+        topics.states.put("r1", RoomTopics.State.READY);
+        await().atMost(TIMEOUT).until(() -> producer.commitCount() >= 3);
+        assertThat(batches()).extracting(batch -> batch.comments().get(0).id()).containsExactly("c2", "c4", "c1", "c3");
+        assertThat(committedOffsets()).containsEntry(INGRESS_0, new OffsetAndMetadata(2));
+        await().atMost(TIMEOUT).until(() -> consumer.paused().isEmpty());
+    }
+
+    @Test
+    void anOpenBreakerKeepsTheWindowsWaitingWithConsumptionPausedThenPublishesThemOnce() {
+        breaker.transitionToForcedOpenState();
+        comment("r1", "c1");
+
+        await().atMost(TIMEOUT).until(() -> consumer.paused().contains(INGRESS_0));
+        await().during(Duration.ofMillis(300)).atMost(TIMEOUT).until(() -> producer.commitCount() == 0);
+
+        breaker.transitionToClosedState();
+        await().atMost(TIMEOUT).until(() -> producer.commitCount() >= 1);
+        comment("r1", "c2");
+        await().atMost(TIMEOUT).until(() -> producer.commitCount() >= 2);
+
+        assertThat(consumer.closed()).as("the session went on").isFalse();
+        assertThat(batches()).extracting(batch -> batch.comments().get(0).id()).containsExactly("c1", "c2");
+        assertThat(consumer.paused()).isEmpty();
+    }
+
+    @Test
     void aRoomWhoseTopicCannotBeCreatedLosesOnlyItsOwnWindow() {
         topics.states.put("r1", RoomTopics.State.FAILED);
         comment("r1", "c1");
@@ -161,7 +207,7 @@ class AggregationLoopTest {
 
     @Test
     void anUndecodableRecordIsSkippedAndItsOffsetCommitted() {
-        consumer.addRecord(new ConsumerRecord<>(Topics.INGRESS, 0, nextOffset++, "r1", new byte[] {'{'}));
+        consumer.addRecord(new ConsumerRecord<>(Topics.INGRESS, 0, nextOffset(0), "r1", new byte[] {'{'}));
         comment("r1", "c1");
 
         await().atMost(TIMEOUT).until(() -> producer.commitCount() >= 1);
@@ -184,8 +230,18 @@ class AggregationLoopTest {
     }
 
     private ConsumerRecord<String, byte[]> commentRecord(String room, String id) {
+        return commentRecord(0, room, id);
+    }
+
+    private ConsumerRecord<String, byte[]> commentRecord(int partition, String room, String id) {
         Ingress ingress = new Ingress("gw-1", "conn-1", ALICE, NOW - 10, new ClientFrame.Comment(room, id, "hi " + id, null, null));
-        return new ConsumerRecord<>(Topics.INGRESS, 0, nextOffset++, room, CODEC.encodeIngress(ingress));
+        return new ConsumerRecord<>(Topics.INGRESS, partition, nextOffset(partition), room, CODEC.encodeIngress(ingress));
+    }
+
+    private long nextOffset(int partition) {
+        long offset = nextOffsets.getOrDefault(partition, 0L);
+        nextOffsets.put(partition, offset + 1);
+        return offset;
     }
 
     private List<Batch> batches() {
