@@ -581,6 +581,46 @@ class GatewayIntegrationTest {
         assertThat(ok.body()).contains("\"token\"").containsPattern("\"id\":\"eve-smith-[a-z0-9]{6}\"");
     }
 
+    /**
+     * Keep-alive requests that arrive before the previous response is done are queued by Reactor
+     * Netty and must all be answered: with reactor-netty 1.3.7 the connection stopped reading
+     * once its queue drained (reactor-netty#4361), and a browser's or client's next request on
+     * it hung for good (seen as a CI run stuck in this class).
+     */
+    @Test
+    void pipelinedKeepAliveRequestsAreAllAnswered() throws Exception {
+        // the first answered later (its work is off the event loop), the next ones at once
+        String requests = String.join("", java.util.stream.Stream.of("/actuator/health", "/api/gifts", "/api/gifts")
+                .map(path -> "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").toList());
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(10_000);
+            java.io.InputStream in = socket.getInputStream();
+            for (int round = 0; round < 5; round++) {
+                socket.getOutputStream().write(requests.getBytes(StandardCharsets.US_ASCII));
+                socket.getOutputStream().flush();
+                for (int i = 0; i < 3; i++) {
+                    assertThat(readResponse(in)).as("response %d of round %d", i + 1, round + 1).startsWith("HTTP/1.1 200");
+                }
+            }
+        }
+    }
+
+    /** One HTTP/1.1 response with a Content-Length (or a java.net.SocketTimeoutException). */
+    private static String readResponse(java.io.InputStream in) throws java.io.IOException {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) {
+                throw new java.io.EOFException("closed after " + head);
+            }
+            head.append((char) b);
+        }
+        java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+        assertThat(length.find()).as("a Content-Length in %s", head).isTrue();
+        in.readNBytes(Integer.parseInt(length.group(1)));
+        return head.toString();
+    }
+
     @Test
     void thePageAndHealthAreServed() throws Exception {
         HttpResponse<String> page = get("/");
