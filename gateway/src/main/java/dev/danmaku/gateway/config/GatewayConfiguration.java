@@ -21,7 +21,7 @@ import dev.danmaku.gateway.session.ConnectionServices;
 import dev.danmaku.gateway.session.ConnectionSettings;
 import dev.danmaku.gateway.session.ConnectionsLifecycle;
 import dev.danmaku.gateway.session.GatewayWebSocketHandler;
-import dev.danmaku.gateway.session.GatewayWebSocketService;
+import dev.danmaku.gateway.session.WebSocketRoute;
 import dev.danmaku.protocol.Limits;
 import dev.danmaku.protocol.codec.BusCodec;
 import dev.danmaku.protocol.codec.CborFrameCodec;
@@ -39,14 +39,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.boot.reactor.netty.NettyReactiveWebServerFactory;
+import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.web.reactive.HandlerMapping;
-import org.springframework.web.reactive.config.WebFluxConfigurer;
 import org.springframework.web.reactive.function.server.RouterFunction;
 import org.springframework.web.reactive.function.server.ServerResponse;
-import org.springframework.web.reactive.handler.SimpleUrlHandlerMapping;
-import org.springframework.web.reactive.socket.server.WebSocketService;
 
 /** Wires the gateway from {@link GatewayProperties}. */
 @Configuration(proxyBeanMethods = false)
@@ -152,27 +150,17 @@ public class GatewayConfiguration {
         return new ConnectionsLifecycle(handler, events, drain.period(), drain.waves());
     }
 
+    /** {@code /ws} on Reactor Netty's own routes, ahead of WebFlux (see {@link WebSocketRoute}). */
     @Bean
-    GatewayWebSocketService gatewayWebSocketService(JwtTokens tokens, GatewayProperties properties,
-                                                    AbuseProperties abuse) {
-        return new GatewayWebSocketService(tokens, properties.allowedOrigins(), properties.limits().maxFrameBytes(),
+    WebSocketRoute webSocketRoute(GatewayWebSocketHandler handler, JwtTokens tokens, GatewayProperties properties,
+                                  AbuseProperties abuse) {
+        return new WebSocketRoute(handler, tokens, properties.allowedOrigins(), properties.limits().maxFrameBytes(),
                 new ConnectionCap(abuse.maxConnectionsPerIp()), new ClientAddresses(abuse.trustedProxies()));
     }
 
     @Bean
-    HandlerMapping webSocketMapping(GatewayWebSocketHandler handler) {
-        return new SimpleUrlHandlerMapping(Map.of("/ws", handler), -1);
-    }
-
-    /** Makes WebFlux's WebSocket handler adapter use the gateway's handshake. */
-    @Bean
-    WebFluxConfigurer gatewayWebSocketConfigurer(GatewayWebSocketService service) {
-        return new WebFluxConfigurer() {
-            @Override
-            public WebSocketService getWebSocketService() {
-                return service;
-            }
-        };
+    WebServerFactoryCustomizer<NettyReactiveWebServerFactory> webSocketRouteCustomizer(WebSocketRoute route) {
+        return factory -> factory.addRouteProviders(route);
     }
 
     @Bean

@@ -125,7 +125,7 @@ public final class Connection implements RoomViewer {
                 .log("Connection {} opened ({}, user {})", id, codec.subprotocol(), user.id());
         // On a Netty channel the queue is written straight to it (the fan-out path); elsewhere
         // (tests' fake sessions) through session.send
-        Channel channel = session.getAttributes().get(GatewayWebSocketService.CHANNEL_ATTRIBUTE)
+        Channel channel = session.getAttributes().get(WebSocketRoute.CHANNEL_ATTRIBUTE)
                 instanceof Channel c ? c : null;
         ChannelWriter writer = channel != null ? ChannelWriter.attach(channel, outbound, codec, written::written) : null;
         send(new ServerFrame.Welcome(id, user,
@@ -248,7 +248,7 @@ public final class Connection implements RoomViewer {
 
     /** Drops the socket without a close handshake (the peer did not take the close frame). */
     private void abort() {
-        if (session.getAttributes().get(GatewayWebSocketService.CHANNEL_ATTRIBUTE) instanceof Channel channel) {
+        if (session.getAttributes().get(WebSocketRoute.CHANNEL_ATTRIBUTE) instanceof Channel channel) {
             debug().log("Connection {}: close frame not taken within {}, dropping the socket", id, CLOSE_GRACE);
             channel.close();
         }

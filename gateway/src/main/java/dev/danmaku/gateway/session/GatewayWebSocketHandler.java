@@ -26,7 +26,7 @@ import reactor.core.publisher.Mono;
 /**
  * {@code /ws}: makes a {@link Connection} for each upgraded session and returns its life. The
  * subprotocol picks the codec ({@code danmaku.v1.json} by default); the identity, the per-IP
- * ticket and the channel come from the {@link Handshake} that {@link GatewayWebSocketService}
+ * ticket and the channel come from the {@link Handshake} that {@link WebSocketRoute}
  * made the session's principal. {@link #drain} closes the connections in waves at shutdown.
  */
 public final class GatewayWebSocketHandler implements WebSocketHandler {
@@ -79,7 +79,7 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
                 .defaultIfEmpty(new Handshake(null, null, null))
                 .flatMap(handshake -> {
                     if (handshake.channel() != null) {
-                        session.getAttributes().put(GatewayWebSocketService.CHANNEL_ATTRIBUTE, handshake.channel());
+                        session.getAttributes().put(WebSocketRoute.CHANNEL_ATTRIBUTE, handshake.channel());
                     }
                     Connection connection = new Connection(id, session, codec, handshake.identity(), services,
                             outboundStats);

@@ -622,6 +622,14 @@ class GatewayIntegrationTest {
     }
 
     @Test
+    void aRequestForTheWebSocketPathThatIsNoUpgradeIsABadRequest() throws Exception {
+        HttpResponse<String> plain = get("/ws?room=r1");
+
+        assertThat(plain.statusCode()).isEqualTo(400);
+        assertThat(plain.body()).contains("WebSocket");
+    }
+
+    @Test
     void thePageAndHealthAreServed() throws Exception {
         HttpResponse<String> page = get("/");
         assertThat(page.statusCode()).isEqualTo(200);
