@@ -26,7 +26,6 @@ import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import java.time.Duration;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -73,13 +72,17 @@ public final class Connection implements RoomViewer {
     private final User user;
     private final ConnectionServices services;
     private final ConnectionSettings settings;
-    private final SendLimiter limiter;
+    /** Made at the first send (most viewers never send): only on the inbound path, one frame at a time. */
+    private @Nullable SendLimiter limiter;
     private final Outbox outbound;
     private final OutboundStats stats;
     private final GatewayMetrics.Writer written;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Sinks.One<CloseStatus> closeSignal = Sinks.one();
-    private final Set<String> rooms = ConcurrentHashMap.newKeySet();
+    /** Few, rarely changed (at most the room limit): a copy-on-write array is the lightest set. */
+    private final Set<String> rooms = new java.util.concurrent.CopyOnWriteArraySet<>();
+    /** The socket's Netty channel (none for tests' fake sessions). */
+    private final @Nullable Channel channel;
     private volatile long lastInbound;
     /** Sends answered rate_limited in the current abuse window (event loop only). */
     private int rateLimited;
@@ -88,19 +91,19 @@ public final class Connection implements RoomViewer {
 
     Connection(String id, WebSocketSession session, FrameCodec codec, @Nullable Identity identity,
                ConnectionServices services) {
-        this(id, session, codec, identity, services, new OutboundStats());
+        this(id, session, codec, identity, services, new OutboundStats(), null);
     }
 
     Connection(String id, WebSocketSession session, FrameCodec codec, @Nullable Identity identity,
-               ConnectionServices services, OutboundStats stats) {
+               ConnectionServices services, OutboundStats stats, @Nullable Channel channel) {
         this.id = id;
+        this.channel = channel;
         this.session = session;
         this.codec = codec;
         this.identity = identity;
         this.user = identity != null ? identity.user() : new User("anon-" + id, "anonymous", Role.VIEWER);
         this.services = services;
         this.settings = services.settings();
-        this.limiter = new SendLimiter(settings, services.timeMeter());
         this.stats = stats;
         this.outbound = new Outbox(settings.queueCapacity(), settings.queueHeadroom(), System::nanoTime, stats);
         this.written = services.metrics().writer(codec);
@@ -125,8 +128,6 @@ public final class Connection implements RoomViewer {
                 .log("Connection {} opened ({}, user {})", id, codec.subprotocol(), user.id());
         // On a Netty channel the queue is written straight to it (the fan-out path); elsewhere
         // (tests' fake sessions) through session.send
-        Channel channel = session.getAttributes().get(WebSocketRoute.CHANNEL_ATTRIBUTE)
-                instanceof Channel c ? c : null;
         ChannelWriter writer = channel != null ? ChannelWriter.attach(channel, outbound, codec, written::written) : null;
         send(new ServerFrame.Welcome(id, user,
                 new ServerFrame.Heartbeat(settings.heartbeatInterval().toMillis(), settings.heartbeatTimeout().toMillis()),
@@ -207,6 +208,20 @@ public final class Connection implements RoomViewer {
         }
     }
 
+    private SendLimiter limiter() {
+        SendLimiter made = limiter;
+        if (made == null) {
+            made = new SendLimiter(settings, services.timeMeter());
+            limiter = made;
+        }
+        return made;
+    }
+
+    /** The socket's Netty channel, if it has one. */
+    @Nullable Channel channel() {
+        return channel;
+    }
+
     /** Frames waiting in this connection's outbound queue now (not yet handed to Netty). */
     public int queuedFrames() {
         return outbound.size();
@@ -248,7 +263,7 @@ public final class Connection implements RoomViewer {
 
     /** Drops the socket without a close handshake (the peer did not take the close frame). */
     private void abort() {
-        if (session.getAttributes().get(WebSocketRoute.CHANNEL_ATTRIBUTE) instanceof Channel channel) {
+        if (channel != null) {
             debug().log("Connection {}: close frame not taken within {}, dropping the socket", id, CLOSE_GRACE);
             channel.close();
         }
@@ -304,7 +319,7 @@ public final class Connection implements RoomViewer {
             return Mono.empty();
         }
         if (send instanceof ClientFrame.Comment comment) {
-            return publish(comment, limiter.tryComment());
+            return publish(comment, limiter().tryComment());
         }
         if (send instanceof ClientFrame.Gift gift && !services.gifts().contains(gift.gift())) {
             send(ServerFrame.Error.of(ErrorCode.UNKNOWN_GIFT, gift.id()));
@@ -318,7 +333,7 @@ public final class Connection implements RoomViewer {
             send(ServerFrame.Error.of(ErrorCode.FORBIDDEN, null));
             return Mono.empty();
         }
-        return publish(send, limiter.trySend());
+        return publish(send, limiter().trySend());
     }
 
     private Mono<Void> initialJoin(String room, @Nullable String since) {

@@ -6,28 +6,24 @@ import dev.danmaku.protocol.CloseCode;
 import dev.danmaku.protocol.codec.FrameCodec;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOutboundBuffer;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
-import org.springframework.util.MultiValueMap;
 import org.springframework.web.reactive.socket.CloseStatus;
 import org.springframework.web.reactive.socket.WebSocketHandler;
 import org.springframework.web.reactive.socket.WebSocketSession;
-import org.springframework.web.util.UriComponentsBuilder;
-import org.springframework.web.util.UriUtils;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
  * {@code /ws}: makes a {@link Connection} for each upgraded session and returns its life. The
  * subprotocol picks the codec ({@code danmaku.v1.json} by default); the identity, the per-IP
- * ticket and the channel come from the {@link Handshake} that {@link WebSocketRoute}
- * made the session's principal. {@link #drain} closes the connections in waves at shutdown.
+ * ticket, the channel and the shorthand join come from the {@link Handshake} that
+ * {@link WebSocketRoute} hands over with the session (or, through {@link #handle(WebSocketSession)},
+ * as the session's principal). {@link #drain} closes the connections in waves at shutdown.
  */
 public final class GatewayWebSocketHandler implements WebSocketHandler {
 
@@ -37,8 +33,6 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
     private final ConnectionServices services;
     private final AtomicLong sequence = new AtomicLong();
     private final Set<Connection> open = ConcurrentHashMap.newKeySet();
-    /** The Netty channel of each open connection that has one, for {@link #outboundBacklog}. */
-    private final Map<Connection, Channel> channels = new ConcurrentHashMap<>();
     private final OutboundStats outboundStats = new OutboundStats();
     private final CloseCodes closeCodes = new CloseCodes();
     private volatile boolean draining;
@@ -68,41 +62,36 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
         if (draining) { // this node is going away: reconnect elsewhere at once
             return session.close(new CloseStatus(CloseCode.SERVICE_RESTART.code(), CloseCode.SERVICE_RESTART.reason()));
         }
-        FrameCodec codec = codecs.forSubprotocol(session.getHandshakeInfo().getSubProtocol());
-        String id = services.settings().nodeId() + "-" + Long.toString(sequence.incrementAndGet(), 36);
-        MultiValueMap<String, String> query = UriComponentsBuilder.fromUri(session.getHandshakeInfo().getUri())
-                .build().getQueryParams();
-        String room = decoded(query.getFirst("room"));
-        String since = decoded(query.getFirst("since"));
         return session.getHandshakeInfo().getPrincipal() // resolved at the handshake: emits at once
                 .ofType(Handshake.class)
-                .defaultIfEmpty(new Handshake(null, null, null))
-                .flatMap(handshake -> {
-                    if (handshake.channel() != null) {
-                        session.getAttributes().put(WebSocketRoute.CHANNEL_ATTRIBUTE, handshake.channel());
-                    }
-                    Connection connection = new Connection(id, session, codec, handshake.identity(), services,
-                            outboundStats);
-                    open.add(connection);
-                    if (handshake.channel() != null) {
-                        channels.put(connection, handshake.channel());
-                    }
-                    // once the connection's life is over, the code of the first close frame (kept by
-                    // the session; within a moment, as the socket may still be closing)
-                    Mono<Void> closeCode = session.closeStatus()
-                            .timeout(CLOSE_CODE_WAIT, Mono.empty())
-                            .doOnNext(status -> closeCodes.record(status.getCode()))
-                            .switchIfEmpty(Mono.fromRunnable(closeCodes::recordNone))
-                            .onErrorResume(e -> Mono.empty())
-                            .then();
-                    return connection.run(room, since).then(closeCode).doFinally(signal -> {
-                        open.remove(connection);
-                        channels.remove(connection);
-                        if (handshake.ticket() != null) {
-                            handshake.ticket().release();
-                        }
-                    });
-                });
+                .defaultIfEmpty(Handshake.NONE)
+                .flatMap(handshake -> handle(session, handshake));
+    }
+
+    /** The same, for a session whose handshake is at hand ({@link WebSocketRoute}). */
+    Mono<Void> handle(WebSocketSession session, Handshake handshake) {
+        if (draining) { // this node is going away: reconnect elsewhere at once
+            return session.close(new CloseStatus(CloseCode.SERVICE_RESTART.code(), CloseCode.SERVICE_RESTART.reason()));
+        }
+        FrameCodec codec = codecs.forSubprotocol(session.getHandshakeInfo().getSubProtocol());
+        String id = services.settings().nodeId() + "-" + Long.toString(sequence.incrementAndGet(), 36);
+        Connection connection = new Connection(id, session, codec, handshake.identity(), services, outboundStats,
+                handshake.channel());
+        open.add(connection);
+        // once the connection's life is over, the code of the first close frame (kept by the
+        // session; within a moment, as the socket may still be closing); made only then
+        Mono<Void> closeCode = Mono.defer(() -> session.closeStatus()
+                .timeout(CLOSE_CODE_WAIT, Mono.empty())
+                .doOnNext(status -> closeCodes.record(status.getCode()))
+                .switchIfEmpty(Mono.fromRunnable(closeCodes::recordNone))
+                .onErrorResume(e -> Mono.empty())
+                .then());
+        return connection.run(handshake.room(), handshake.since()).then(closeCode).doFinally(signal -> {
+            open.remove(connection);
+            if (handshake.ticket() != null) {
+                handshake.ticket().release();
+            }
+        });
     }
 
     /** Connections open now. */
@@ -118,12 +107,11 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
      */
     public Backlog outboundBacklog() {
         long frames = 0;
+        long bytes = 0;
         for (Connection connection : open) {
             frames += connection.queuedFrames();
-        }
-        long bytes = 0;
-        for (Channel channel : channels.values()) {
-            ChannelOutboundBuffer buffer = channel.unsafe().outboundBuffer();
+            Channel channel = connection.channel();
+            ChannelOutboundBuffer buffer = channel == null ? null : channel.unsafe().outboundBuffer();
             if (buffer != null) {
                 bytes += buffer.totalPendingWriteBytes();
             }
@@ -181,9 +169,5 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
     /** True once {@link #drain} started. */
     public boolean isDraining() {
         return draining;
-    }
-
-    private static @Nullable String decoded(@Nullable String value) {
-        return value == null ? null : UriUtils.decode(value, StandardCharsets.UTF_8);
     }
 }

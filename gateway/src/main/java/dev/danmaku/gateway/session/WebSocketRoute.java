@@ -11,7 +11,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.net.InetSocketAddress;
 import java.net.URI;
-import java.net.URISyntaxException;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -42,9 +41,10 @@ import reactor.netty.http.server.WebsocketServerSpec;
  * request and response adapters, the handshake's headers and an HTTP observation open as long
  * as the socket (most of a connection's memory), and cost a handler lookup per handshake.
  *
- * <p>The handshake refuses what is not a WebSocket upgrade (400), a browser from an origin not
- * allowed (403), a client IP over its connection cap (429) and a bad or expired token (401, with
- * {@code WWW-Authenticate}) before upgrading; then upgrades with the first subprotocol the client
+ * <p>The handshake refuses, in this order, a browser from an origin not allowed (403), a client
+ * IP over its connection cap (429), a bad or expired token (401, with {@code WWW-Authenticate}:
+ * also for a plain GET, which is how the browser client learns why its handshake failed) and
+ * what is not a WebSocket upgrade (400) before upgrading; then upgrades with the first subprotocol the client
  * offers that the gateway speaks (none: {@code danmaku.v1.json}), limiting inbound frames (and
  * fragmented messages) to {@code maxFrameBytes} and offering permessage-deflate. The token comes
  * from the {@code token} query parameter or {@code Authorization: Bearer}. The upgraded socket
@@ -60,15 +60,13 @@ public final class WebSocketRoute implements NettyRouteProvider {
     /** Where viewers connect. */
     public static final String PATH = "/ws";
 
-    /** The session attribute holding the connection's Netty {@code Channel}, to drop a peer that stopped reading. */
-    static final String CHANNEL_ATTRIBUTE = WebSocketRoute.class.getName() + ".channel";
-
     private final GatewayWebSocketHandler handler;
     private final TokenVerifier tokens;
     private final List<String> allowedOrigins;
     private final int maxFrameBytes;
     private final @Nullable ConnectionCap cap;
     private final ClientAddresses clients;
+    private static final URI URI_OF_PATH = URI.create(PATH);
     private static final HttpHeaders NO_HEADERS = HttpHeaders.readOnlyHttpHeaders(new HttpHeaders());
     private static final MultiValueMap<String, HttpCookie> NO_COOKIES =
             CollectionUtils.unmodifiableMultiValueMap(new LinkedMultiValueMap<>());
@@ -96,9 +94,6 @@ public final class WebSocketRoute implements NettyRouteProvider {
 
     private Publisher<Void> handshake(HttpServerRequest request, HttpServerResponse response) {
         io.netty.handler.codec.http.HttpHeaders nettyHeaders = request.requestHeaders();
-        if (!nettyHeaders.containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
-            return response.status(HttpResponseStatus.BAD_REQUEST).sendString(Mono.just("Not a WebSocket upgrade")).then();
-        }
         String origin = nettyHeaders.get(HttpHeaderNames.ORIGIN);
         if (origin != null && !allowedOrigins.isEmpty() && !allowedOrigins.contains(origin)) {
             return refuse(response, HttpResponseStatus.FORBIDDEN);
@@ -115,10 +110,16 @@ public final class WebSocketRoute implements NettyRouteProvider {
         }
         ConnectionCap.Ticket held = ticket;
         Channel channel = request instanceof Connection connection ? connection.channel() : null;
-        String token = token(request);
+        Map<String, List<String>> query = new QueryStringDecoder(request.uri()).parameters();
+        String room = first(query, "room");
+        String since = first(query, "since");
+        String token = first(query, "token");
+        if (token == null || token.isEmpty()) {
+            token = bearer(request);
+        }
         Mono<Void> upgraded;
         if (token == null) {
-            upgraded = upgrade(request, response, new Handshake(null, held, channel));
+            upgraded = upgrade(request, response, new Handshake(null, held, channel, room, since));
         } else {
             upgraded = tokens.verify(token)
                     .map(Optional::of)
@@ -129,7 +130,7 @@ public final class WebSocketRoute implements NettyRouteProvider {
                             response.header(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"");
                             return refuse(response, HttpResponseStatus.UNAUTHORIZED);
                         }
-                        return upgrade(request, response, new Handshake(identity.get(), held, channel));
+                        return upgrade(request, response, new Handshake(identity.get(), held, channel, room, since));
                     });
         }
         // the connection gives the ticket back when it ends; a handshake that fails, here
@@ -137,12 +138,11 @@ public final class WebSocketRoute implements NettyRouteProvider {
     }
 
     private Mono<Void> upgrade(HttpServerRequest request, HttpServerResponse response, Handshake handshake) {
-        URI uri;
-        try {
-            uri = new URI(request.uri());
-        } catch (URISyntaxException e) {
+        if (!request.requestHeaders().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
+            // after the token's check: a browser client asks with a plain GET whether its
+            // failed handshake was a refused token (401)
             release(handshake.ticket());
-            return response.status(HttpResponseStatus.BAD_REQUEST).sendString(Mono.just("Malformed request URI")).then();
+            return response.status(HttpResponseStatus.BAD_REQUEST).sendString(Mono.just("Not a WebSocket upgrade")).then();
         }
         String subprotocol = subprotocol(request.requestHeaders().getAll(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL));
         WebsocketServerSpec.Builder spec = WebsocketServerSpec.builder()
@@ -152,12 +152,17 @@ public final class WebSocketRoute implements NettyRouteProvider {
         if (subprotocol != null) {
             spec.protocols(subprotocol);
         }
-        // Only what the connection reads: the path and query (the shorthand join), the subprotocol
-        // and the principal; not the request's headers, kept as long as the socket otherwise.
-        HandshakeInfo info = new HandshakeInfo(uri, NO_HEADERS, NO_COOKIES, Mono.just(handshake), subprotocol, null,
-                Map.of(), null);
-        return response.sendWebsocket((in, out) -> handler.handle(
-                new ReactorNettyWebSocketSession(in, out, info, buffers, maxFrameBytes)), spec.build());
+        // Only what the connection reads: the subprotocol and the principal (with the query's
+        // shorthand join); not the request's URI or headers, kept as long as the socket otherwise.
+        HandshakeInfo info = new HandshakeInfo(URI_OF_PATH, NO_HEADERS, NO_COOKIES, Mono.just(handshake), subprotocol,
+                null, Map.of(), null);
+        return response.sendWebsocket((in, out) -> {
+            // Upgraded: the handshake's request and response headers are not read again, but
+            // Reactor Netty's WebSocket operations hold them for the socket's life
+            request.requestHeaders().clear();
+            response.responseHeaders().clear();
+            return handler.handle(new ReactorNettyWebSocketSession(in, out, info, buffers, maxFrameBytes), handshake);
+        }, spec.build());
     }
 
     /** The first of the client's subprotocols that the gateway speaks. */
@@ -180,11 +185,12 @@ public final class WebSocketRoute implements NettyRouteProvider {
         }
     }
 
-    private static @Nullable String token(HttpServerRequest request) {
-        List<String> query = new QueryStringDecoder(request.uri()).parameters().get("token");
-        if (query != null && !query.isEmpty() && !query.get(0).isEmpty()) {
-            return query.get(0);
-        }
+    private static @Nullable String first(Map<String, List<String>> query, String name) {
+        List<String> values = query.get(name);
+        return values == null || values.isEmpty() ? null : values.get(0);
+    }
+
+    private static @Nullable String bearer(HttpServerRequest request) {
         String header = request.requestHeaders().get(HttpHeaderNames.AUTHORIZATION);
         if (header != null && header.regionMatches(true, 0, "Bearer ", 0, 7) && header.length() > 7) {
             return header.substring(7).trim();

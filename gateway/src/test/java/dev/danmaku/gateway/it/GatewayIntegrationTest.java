@@ -627,6 +627,8 @@ class GatewayIntegrationTest {
 
         assertThat(plain.statusCode()).isEqualTo(400);
         assertThat(plain.body()).contains("WebSocket");
+        // the token is looked at first: the browser client asks so why its handshake failed
+        assertThat(get("/ws?room=r1&token=not-a-jwt").statusCode()).isEqualTo(401);
     }
 
     @Test
