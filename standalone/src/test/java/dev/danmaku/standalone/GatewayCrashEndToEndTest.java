@@ -196,7 +196,8 @@ class GatewayCrashEndToEndTest {
                             + resumed.comments(room).size() + " after; old batches " + seqs(old) + ", resumed "
                             + resumed.frames().stream().map(f -> f.path("type").asString() + ":" + f.path("seq").asLong()
                             + ":" + f.path("recovered").asBoolean() + ":" + f.path("comments").size()
-                            + ":" + f.path("dropped").asInt()).toList() + ", resumed open " + resumed.isOpen(), e);
+                            + ":" + f.path("dropped").asInt()).toList() + ", resumed open " + resumed.isOpen()
+                            + " (close code " + resumed.closeCode() + ")", e);
                 }
                 old.comments(room).forEach(c -> seen.add(c.path("id").asString()));
                 resumed.comments(room).forEach(c -> seen.add(c.path("id").asString()));
