@@ -21,6 +21,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.context.ConfigurableApplicationContext;
+import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /** The per-IP connection cap and the close (4029) of a connection that keeps sending beyond its rate. */
@@ -108,13 +109,58 @@ class AbuseIntegrationTest {
         });
     }
 
+    /**
+     * Likes and gifts have a bucket of their own (default 20 a second, bursts of 40), apart from
+     * comments': a gift beyond it is answered {@code rate_limited} with its id and when to retry,
+     * a comment still goes through, and likes kept up beyond it close the connection with 4029.
+     */
     @Test
-    void aConnectionThatKeepsSendingBeyondItsRateIsClosedWith4029() throws Exception {
-        String token = JsonMapper.builder().build().readTree(http.send(
+    void giftsAndLikesHaveTheirOwnLimitAndKeptUpCloseWith4029() throws Exception {
+        try (WsClient fan = WsClient.connect(http, ws("?token=" + token("Fan")))) {
+            fan.next("welcome");
+            for (int i = 0; i < 40; i++) { // the burst, at once
+                fan.send("{\"type\":\"gift\",\"room\":\"fans\",\"id\":\"g-" + i + "\",\"gift\":\"heart\",\"count\":1}");
+            }
+            java.util.Set<String> acked = new java.util.HashSet<>();
+            while (acked.size() < 40) {
+                acked.add(fan.next("ack").path("id").asString());
+            }
+            // one at a time, each answered before the next: faster than 20 a second, so the bucket empties
+            JsonNode limited = null;
+            for (int i = 40; i < 400 && limited == null; i++) {
+                String id = "g-" + i;
+                fan.send("{\"type\":\"gift\",\"room\":\"fans\",\"id\":\"" + id + "\",\"gift\":\"heart\",\"count\":1}");
+                JsonNode answer = fan.next(f -> id.equals(f.path("id").asString()), "the answer to " + id);
+                if (answer.path("type").asString().equals("error")) {
+                    limited = answer;
+                }
+            }
+            assertThat(limited).as("a gift beyond the rate").isNotNull();
+            assertThat(limited.path("code").asString()).isEqualTo("rate_limited");
+            assertThat(limited.path("retryAfterMs").asLong()).isBetween(1L, 1_000L);
+
+            fan.send("{\"type\":\"comment\",\"room\":\"fans\",\"id\":\"c-1\",\"text\":\"still here\"}");
+            assertThat(fan.next(f -> "c-1".equals(f.path("id").asString()), "the comment's answer").path("type").asString())
+                    .as("comments have their own bucket").isEqualTo("ack");
+
+            for (int i = 0; i < 50 && !fan.isClosed(); i++) {
+                fan.send("{\"type\":\"like\",\"room\":\"fans\",\"count\":1}");
+            }
+            assertThat(fan.closeCode()).isEqualTo(CloseCode.TOO_MANY_REQUESTS.code());
+        }
+    }
+
+    private static String token(String name) throws Exception {
+        return JsonMapper.builder().build().readTree(http.send(
                 HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/dev/tokens"))
                         .header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"Spam\"}")).build(),
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"" + name + "\"}")).build(),
                 HttpResponse.BodyHandlers.ofString()).body()).path("token").asString();
+    }
+
+    @Test
+    void aConnectionThatKeepsSendingBeyondItsRateIsClosedWith4029() throws Exception {
+        String token = token("Spam");
         try (WsClient spammer = WsClient.connect(http, ws("?token=" + token))) {
             spammer.next("welcome");
             for (int i = 0; i < 30 && !spammer.isClosed(); i++) {
