@@ -32,6 +32,8 @@ final class WsClient implements AutoCloseable {
     private final List<JsonNode> seen = new ArrayList<>();
     private final CompletableFuture<Integer> closeCode = new CompletableFuture<>();
     private final WebSocket socket;
+    /** Why the connection failed, when it did (close code -1). */
+    private volatile Throwable error;
 
     private WsClient(HttpClient http, URI uri, String subprotocol, String... headers) {
         WebSocket.Builder builder = http.newWebSocketBuilder();
@@ -88,7 +90,8 @@ final class WsClient implements AutoCloseable {
             }
             if (frame == null) {
                 throw new AssertionError("no " + description + " within " + WAIT + "; seen " + seen
-                        + (closeCode.isDone() ? ", closed " + closeCode.join() : ""));
+                        + (closeCode.isDone() ? ", closed " + closeCode.join() : "")
+                        + (error != null ? " by " + stackTrace(error) : ""));
             }
             seen.add(frame);
             if (wanted.test(frame)) {
@@ -140,7 +143,11 @@ final class WsClient implements AutoCloseable {
         public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
             text.append(data);
             if (last) {
-                frames.add(JSON.readTree(text.toString()));
+                try {
+                    frames.add(JSON.readTree(text.toString()));
+                } catch (RuntimeException e) {
+                    throw new IllegalStateException("not JSON: " + text, e);
+                }
                 text.setLength(0);
             }
             webSocket.request(1);
@@ -167,9 +174,16 @@ final class WsClient implements AutoCloseable {
         }
 
         @Override
-        public void onError(WebSocket webSocket, Throwable error) {
+        public void onError(WebSocket webSocket, Throwable failure) {
+            error = failure;
             closeCode.complete(-1);
         }
+    }
+
+    private static String stackTrace(Throwable failure) {
+        java.io.StringWriter trace = new java.io.StringWriter();
+        failure.printStackTrace(new java.io.PrintWriter(trace));
+        return trace.toString();
     }
 
     static String utf8(byte[] bytes) {
