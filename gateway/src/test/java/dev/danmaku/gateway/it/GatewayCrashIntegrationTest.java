@@ -63,6 +63,19 @@ class GatewayCrashIntegrationTest {
         final List<Long> seqs = new ArrayList<>();
         WsClient client;
         long lastSeq;
+
+        /** Keeps what the ended connection got and joins again on that gateway from its last seq. */
+        void resume(HttpClient http, int port, String room) {
+            client.drain();
+            List<Long> seen = batchSeqs(client);
+            seqs.addAll(seen);
+            if (!seen.isEmpty()) {
+                lastSeq = seen.get(seen.size() - 1);
+            }
+            client.close();
+            client = WsClient.connect(http, URI.create("ws://127.0.0.1:" + port + "/ws?room=" + room + "&since=" + lastSeq));
+            assertThat(client.next("joined").path("recovered").asBoolean()).isTrue();
+        }
     }
 
     private static List<Long> batchSeqs(WsClient client) {
@@ -129,16 +142,7 @@ class GatewayCrashIntegrationTest {
             long last = published.get(published.size() - 1);
             for (Viewer viewer : viewers) {
                 viewer.client.closeCode(); // waits for the connection to end (abnormally: -1 or 1006)
-                viewer.client.drain();
-                List<Long> seen = batchSeqs(viewer.client);
-                viewer.seqs.addAll(seen);
-                if (!seen.isEmpty()) {
-                    viewer.lastSeq = seen.get(seen.size() - 1);
-                }
-                viewer.client.close();
-                viewer.client = WsClient.connect(http, URI.create("ws://127.0.0.1:" + survivorPort + "/ws?room=" + room
-                        + "&since=" + viewer.lastSeq));
-                assertThat(viewer.client.next("joined").path("recovered").asBoolean()).isTrue();
+                viewer.resume(http, survivorPort, room);
             }
             int failedConnections = 0;
             for (Viewer viewer : viewers) {
@@ -157,16 +161,7 @@ class GatewayCrashIntegrationTest {
                         failedConnections++;
                         System.err.println("GatewayCrashIntegrationTest: a resumed viewer's connection failed, resuming "
                                 + "again: " + e.getMessage().substring(Math.max(0, e.getMessage().length() - 2000)));
-                        viewer.client.drain();
-                        List<Long> seen = batchSeqs(viewer.client);
-                        viewer.seqs.addAll(seen);
-                        if (!seen.isEmpty()) {
-                            viewer.lastSeq = seen.get(seen.size() - 1);
-                        }
-                        viewer.client.close();
-                        viewer.client = WsClient.connect(http, URI.create("ws://127.0.0.1:" + survivorPort
-                                + "/ws?room=" + room + "&since=" + viewer.lastSeq));
-                        assertThat(viewer.client.next("joined").path("recovered").asBoolean()).isTrue();
+                        viewer.resume(http, survivorPort, room);
                     }
                 }
                 assertThat(viewer.seqs).as("all %d batches, each once, in order", BATCHES).isEqualTo(published);
