@@ -43,7 +43,9 @@ public final class WsClient implements WebSocket.Listener, AutoCloseable {
     static WsClient connect(int port, String query, Map<String, String> headers) {
         WsClient client = new WsClient();
         // generous: a gateway in a JVM just started, on a loaded machine, may take seconds to answer
-        WebSocket.Builder builder = HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(30));
+        // one HttpClient per WebSocket: the JDK's client corrupts text frames now and then when many
+        // WebSockets share one (docs/gateway.md, "Testing with the JDK client")
+        WebSocket.Builder builder = HttpClient.newHttpClient().newWebSocketBuilder().connectTimeout(Duration.ofSeconds(30));
         headers.forEach(builder::header);
         URI uri = URI.create("ws://localhost:" + port + "/ws" + (query.isEmpty() ? "" : "?" + query));
         client.socket = builder.buildAsync(uri, client).orTimeout(60, TimeUnit.SECONDS).join();

@@ -60,24 +60,24 @@ class AbuseIntegrationTest {
         await().atMost(Duration.ofSeconds(30)).until(() -> handler.openConnections() == 0); // the other test's gone
         List<WsClient> clients = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            WsClient client = WsClient.connect(http, ws(""));
+            WsClient client = WsClient.connect(ws(""));
             client.next("welcome");
             clients.add(client);
         }
-        assertThatThrownBy(() -> WsClient.connect(http, ws("")))
+        assertThatThrownBy(() -> WsClient.connect(ws("")))
                 .isInstanceOf(CompletionException.class)
                 .cause().isInstanceOfSatisfying(WebSocketHandshakeException.class,
                         e -> assertThat(e.getResponse().statusCode()).isEqualTo(429));
 
         clients.remove(0).close();
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() -> {
-            WsClient again = WsClient.connect(http, ws(""));
+            WsClient again = WsClient.connect(ws(""));
             clients.add(again);
             return again.next("welcome") != null;
         });
         clients.forEach(WsClient::close);
         await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
-            try (WsClient last = WsClient.connect(http, ws(""))) {
+            try (WsClient last = WsClient.connect(ws(""))) {
                 return last.next("welcome") != null;
             }
         });
@@ -90,11 +90,11 @@ class AbuseIntegrationTest {
         List<WsClient> clients = new ArrayList<>();
         try {
             for (int i = 0; i < 3; i++) {
-                WsClient client = WsClient.connectWithHeaders(http, ws(""), "X-Forwarded-For", "203.0.113." + i);
+                WsClient client = WsClient.connectWithHeaders(ws(""), "X-Forwarded-For", "203.0.113." + i);
                 client.next("welcome");
                 clients.add(client);
             }
-            assertThatThrownBy(() -> WsClient.connectWithHeaders(http, ws(""), "X-Forwarded-For", "203.0.113.99",
+            assertThatThrownBy(() -> WsClient.connectWithHeaders(ws(""), "X-Forwarded-For", "203.0.113.99",
                     "Forwarded", "for=203.0.113.99"))
                     .isInstanceOf(CompletionException.class)
                     .cause().isInstanceOfSatisfying(WebSocketHandshakeException.class,
@@ -103,7 +103,7 @@ class AbuseIntegrationTest {
             clients.forEach(WsClient::close);
         }
         await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> { // their places are free again
-            try (WsClient last = WsClient.connect(http, ws(""))) {
+            try (WsClient last = WsClient.connect(ws(""))) {
                 return last.next("welcome") != null;
             }
         });
@@ -116,7 +116,7 @@ class AbuseIntegrationTest {
      */
     @Test
     void giftsAndLikesHaveTheirOwnLimitAndKeptUpCloseWith4029() throws Exception {
-        try (WsClient fan = WsClient.connect(http, ws("?token=" + token("Fan")))) {
+        try (WsClient fan = WsClient.connect(ws("?token=" + token("Fan")))) {
             fan.next("welcome");
             for (int i = 0; i < 40; i++) { // the burst, at once
                 fan.send("{\"type\":\"gift\",\"room\":\"fans\",\"id\":\"g-" + i + "\",\"gift\":\"heart\",\"count\":1}");
@@ -161,7 +161,7 @@ class AbuseIntegrationTest {
     @Test
     void aConnectionThatKeepsSendingBeyondItsRateIsClosedWith4029() throws Exception {
         String token = token("Spam");
-        try (WsClient spammer = WsClient.connect(http, ws("?token=" + token))) {
+        try (WsClient spammer = WsClient.connect(ws("?token=" + token))) {
             spammer.next("welcome");
             for (int i = 0; i < 30 && !spammer.isClosed(); i++) {
                 spammer.send("{\"type\":\"like\",\"room\":\"spam\",\"count\":1}");

@@ -85,9 +85,9 @@ class BrokerOutageIntegrationTest {
                             .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"Sue\"}")).build(),
                     HttpResponse.BodyHandlers.ofString()).body()).path("token").asString();
             String room = "outage";
-            WsClient viewer = WsClient.connect(http, URI.create("ws://127.0.0.1:" + port + "/ws?room=" + room));
+            WsClient viewer = WsClient.connect(URI.create("ws://127.0.0.1:" + port + "/ws?room=" + room));
             viewer.next("joined");
-            WsClient sender = WsClient.connect(http, URI.create("ws://127.0.0.1:" + port + "/ws?token=" + token));
+            WsClient sender = WsClient.connect(URI.create("ws://127.0.0.1:" + port + "/ws?token=" + token));
             sender.next("welcome");
 
             Set<String> acked = new HashSet<>();

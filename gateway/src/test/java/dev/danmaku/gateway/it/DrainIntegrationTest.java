@@ -107,11 +107,11 @@ class DrainIntegrationTest {
                     HttpResponse.BodyHandlers.ofString()).body()).path("token").asString();
             List<WsClient> viewers = new ArrayList<>();
             for (int i = 0; i < 10; i++) {
-                WsClient viewer = WsClient.connect(http, URI.create("ws://127.0.0.1:" + port + "/ws?room=" + room));
+                WsClient viewer = WsClient.connect(URI.create("ws://127.0.0.1:" + port + "/ws?room=" + room));
                 viewer.next("joined");
                 viewers.add(viewer);
             }
-            WsClient sender = WsClient.connect(http, URI.create("ws://127.0.0.1:" + port + "/ws?token=" + token));
+            WsClient sender = WsClient.connect(URI.create("ws://127.0.0.1:" + port + "/ws?token=" + token));
             sender.next("welcome");
             publish.run();
             for (WsClient viewer : viewers) {
@@ -153,12 +153,11 @@ class DrainIntegrationTest {
 
             // each resumes on the other node from the last seq it saw: every batch exactly once
             int otherPort = port(other);
-            HttpClient elsewhere = HttpClient.newHttpClient();
             for (WsClient viewer : viewers) {
                 List<Long> seen = new ArrayList<>(viewer.seen().stream()
                         .filter(f -> f.path("type").asString().equals("batch"))
                         .map(f -> f.path("seq").asLong()).toList());
-                WsClient resumed = WsClient.connect(elsewhere, URI.create("ws://127.0.0.1:" + otherPort + "/ws?room=" + room
+                WsClient resumed = WsClient.connect(URI.create("ws://127.0.0.1:" + otherPort + "/ws?room=" + room
                         + "&since=" + seen.get(seen.size() - 1)));
                 assertThat(resumed.next("joined").path("recovered").asBoolean()).isTrue();
                 long last = published.get(published.size() - 1);

@@ -53,7 +53,7 @@ class ForwardedClientIntegrationTest {
     }
 
     private void connect(String... headers) {
-        WsClient client = WsClient.connectWithHeaders(http, URI.create("ws://127.0.0.1:" + port + "/ws"), headers);
+        WsClient client = WsClient.connectWithHeaders(URI.create("ws://127.0.0.1:" + port + "/ws"), headers);
         open.add(client);
         client.next("welcome");
     }

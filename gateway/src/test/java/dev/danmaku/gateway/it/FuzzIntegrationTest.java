@@ -51,7 +51,7 @@ class FuzzIntegrationTest {
                 "danmaku.node-id=fuzz").run()) {
             int port = gateway.getEnvironment().getRequiredProperty("local.server.port", Integer.class);
             HttpClient http = HttpClient.newHttpClient();
-            WsClient watcher = WsClient.connect(http, URI.create("ws://127.0.0.1:" + port + "/ws?room=fz-watch"));
+            WsClient watcher = WsClient.connect(URI.create("ws://127.0.0.1:" + port + "/ws?room=fz-watch"));
             watcher.next("joined");
 
             Map<String, Integer> outcomes = new HashMap<>();

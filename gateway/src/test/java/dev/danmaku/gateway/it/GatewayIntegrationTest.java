@@ -114,7 +114,7 @@ class GatewayIntegrationTest {
     }
 
     private static WsClient connect(String query) {
-        WsClient client = WsClient.connect(http, ws(query));
+        WsClient client = WsClient.connect(ws(query));
         clients.add(client);
         return client;
     }
@@ -294,7 +294,7 @@ class GatewayIntegrationTest {
 
     @Test
     void aBadTokenIsRefusedWith401BeforeTheUpgrade() {
-        assertThatThrownBy(() -> WsClient.connect(http, ws("token=not.a.token")))
+        assertThatThrownBy(() -> WsClient.connect(ws("token=not.a.token")))
                 .isInstanceOf(CompletionException.class)
                 .cause().isInstanceOfSatisfying(WebSocketHandshakeException.class,
                         e -> assertThat(e.getResponse().statusCode()).isEqualTo(401));
@@ -303,7 +303,7 @@ class GatewayIntegrationTest {
     @Test
     void aBearerHeaderIsAcceptedToo() throws Exception {
         String token = devToken("Carol", "viewer", List.of());
-        WsClient client = WsClient.connectWithHeaders(http, ws(""), "Authorization", "Bearer " + token);
+        WsClient client = WsClient.connectWithHeaders(ws(""), "Authorization", "Bearer " + token);
         clients.add(client);
         assertThat(client.next("welcome").path("user").path("name").asString()).isEqualTo("Carol");
     }
@@ -343,7 +343,7 @@ class GatewayIntegrationTest {
         long first = publishBatch(room, "before anyone joined");
 
         WsClient json = connect("room=" + room);
-        WsClient cbor = WsClient.connectCbor(http, ws("room=" + room));
+        WsClient cbor = WsClient.connectCbor(ws("room=" + room));
         clients.add(cbor);
         assertThat(cbor.subprotocol()).isEqualTo("danmaku.v1.cbor");
         assertThat(json.next("joined").path("seq").asLong()).isEqualTo(first);

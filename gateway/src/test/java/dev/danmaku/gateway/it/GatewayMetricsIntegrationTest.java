@@ -102,13 +102,13 @@ class GatewayMetricsIntegrationTest {
         await().atMost(WAIT).until(() -> sse.stream().anyMatch(line -> line.startsWith("event:joined")));
         List<WsClient> json = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
-            json.add(WsClient.connect(http, ws("room=" + room)));
+            json.add(WsClient.connect(ws("room=" + room)));
         }
-        WsClient cbor = WsClient.connectCbor(http, ws("room=" + room));
+        WsClient cbor = WsClient.connectCbor(ws("room=" + room));
         List<WsClient> viewers = new ArrayList<>(json);
         viewers.add(cbor);
         viewers.forEach(viewer -> viewer.next("joined"));
-        WsClient sender = WsClient.connect(http, ws("token=" + devToken("Sam")));
+        WsClient sender = WsClient.connect(ws("token=" + devToken("Sam")));
         json.add(sender);
         sender.next("welcome");
 

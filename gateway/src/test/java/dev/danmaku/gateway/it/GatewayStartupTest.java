@@ -87,7 +87,7 @@ class GatewayStartupTest {
         assertThat(threadNamed("danmaku-feed-twin-a")).isTrue();
         assertThat(threadNamed("danmaku-feed-twin-b")).isTrue();
         HttpClient http = HttpClient.newHttpClient();
-        WsClient viewer = WsClient.connect(http, URI.create("ws://127.0.0.1:" + port(a) + "/ws?room=lobby"));
+        WsClient viewer = WsClient.connect(URI.create("ws://127.0.0.1:" + port(a) + "/ws?room=lobby"));
         viewer.next("joined");
 
         long started = System.nanoTime();

@@ -87,7 +87,7 @@ class JwkSetIntegrationTest {
     }
 
     private static void assertRefusedWith401(String token) {
-        assertThatThrownBy(() -> WsClient.connect(http, ws(token)))
+        assertThatThrownBy(() -> WsClient.connect(ws(token)))
                 .isInstanceOf(CompletionException.class)
                 .cause().isInstanceOfSatisfying(WebSocketHandshakeException.class,
                         e -> assertThat(e.getResponse().statusCode()).isEqualTo(401));
@@ -95,7 +95,7 @@ class JwkSetIntegrationTest {
 
     @Test
     void aTokenSignedWithAKeyOfTheSetIsAccepted() throws Exception {
-        try (WsClient client = WsClient.connect(http, ws(rs256(key, claims(Instant.now().plusSeconds(600)))))) {
+        try (WsClient client = WsClient.connect(ws(rs256(key, claims(Instant.now().plusSeconds(600)))))) {
             JsonNode welcome = client.next("welcome");
             assertThat(welcome.path("user").path("id").asString()).isEqualTo("idp-42");
             assertThat(welcome.path("user").path("name").asString()).isEqualTo("Carol");

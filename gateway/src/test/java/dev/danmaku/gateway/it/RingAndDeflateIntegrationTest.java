@@ -96,7 +96,7 @@ class RingAndDeflateIntegrationTest {
     void aSinceOlderThanTheRingIsNotRecoveredAndContinuesLiveWhileOneInsideIs() throws Exception {
         String room = "ring-" + UUID.randomUUID().toString().substring(0, 8);
         admin.createTopics(List.of(new NewTopic(Topics.room(room), 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
-        try (WsClient watcher = WsClient.connect(http, ws("room=" + room))) { // keeps the room followed
+        try (WsClient watcher = WsClient.connect(ws("room=" + room))) { // keeps the room followed
             watcher.next("joined");
             List<Long> seqs = new ArrayList<>();
             for (int i = 0; i < 12; i++) {
@@ -105,7 +105,7 @@ class RingAndDeflateIntegrationTest {
             long last = seqs.get(seqs.size() - 1);
             watcher.next(f -> f.path("seq").asLong() == last, "the last batch");
 
-            try (WsClient tooOld = WsClient.connect(http, ws("room=" + room + "&since=" + seqs.get(1)))) {
+            try (WsClient tooOld = WsClient.connect(ws("room=" + room + "&since=" + seqs.get(1)))) {
                 JsonNode joined = tooOld.next("joined");
                 assertThat(joined.path("recovered").asBoolean()).isFalse();
                 assertThat(joined.path("seq").asLong()).isEqualTo(last);
@@ -114,7 +114,7 @@ class RingAndDeflateIntegrationTest {
                 assertThat(next.path("seq").asLong()).as("nothing replayed: live from joined.seq").isEqualTo(live);
             }
             long newest = publishBatch(room, "newest");
-            try (WsClient inside = WsClient.connect(http, ws("room=" + room + "&since=" + last))) {
+            try (WsClient inside = WsClient.connect(ws("room=" + room + "&since=" + last))) {
                 JsonNode joined = inside.next("joined");
                 assertThat(joined.path("recovered").asBoolean()).isTrue();
                 assertThat(inside.next("batch").path("seq").asLong()).isEqualTo(last + 1);

@@ -150,7 +150,7 @@ class SlowViewerIntegrationTest {
 
         HttpClient http = HttpClient.newHttpClient();
         URI uri = URI.create("ws://127.0.0.1:" + port + "/ws?room=" + room);
-        List<WsClient> fast = List.of(WsClient.connect(http, uri), WsClient.connect(http, uri));
+        List<WsClient> fast = List.of(WsClient.connect(uri), WsClient.connect(uri));
         fast.forEach(client -> client.next("joined"));
         try (RawWsClient stalled = new RawWsClient(port, "room=" + room);
              RawWsClient paused = new RawWsClient(port, "room=" + room)) {
@@ -220,8 +220,8 @@ class SlowViewerIntegrationTest {
         private final StringBuilder text = new StringBuilder();
         final WebSocket socket;
 
-        TimedViewer(HttpClient http, URI uri) {
-            socket = http.newWebSocketBuilder().subprotocols("danmaku.v1.json").buildAsync(uri, this)
+        TimedViewer(URI uri) {
+            socket = HttpClient.newHttpClient().newWebSocketBuilder().subprotocols("danmaku.v1.json").buildAsync(uri, this)
                     .orTimeout(30, TimeUnit.SECONDS).join();
         }
 
@@ -271,7 +271,7 @@ class SlowViewerIntegrationTest {
         URI uri = URI.create("ws://127.0.0.1:" + port + "/ws?room=" + room);
         List<TimedViewer> fast = new ArrayList<>();
         for (int i = 0; i < FAST_VIEWERS; i++) {
-            fast.add(new TimedViewer(http, uri));
+            fast.add(new TimedViewer(uri));
         }
         fast.forEach(viewer -> viewer.joined.orTimeout(30, TimeUnit.SECONDS).join());
         int connectionsBefore = handler.openConnections();

@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import dev.danmaku.gateway.GatewayApplication;
 import dev.danmaku.kafka.local.LocalKafka;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -44,7 +43,7 @@ class StructuredLogIntegrationTest {
         try {
             int port = gateway.getEnvironment().getRequiredProperty("local.server.port", Integer.class);
             String room = "logs-" + UUID.randomUUID().toString().substring(0, 8);
-            WsClient client = WsClient.connect(HttpClient.newHttpClient(),
+            WsClient client = WsClient.connect(
                     URI.create("ws://127.0.0.1:" + port + "/ws?room=" + room));
             String connection = client.next("welcome").path("conn").asString();
             client.next("joined");

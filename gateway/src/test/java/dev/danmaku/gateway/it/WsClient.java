@@ -35,7 +35,16 @@ final class WsClient implements AutoCloseable {
     /** Why the connection failed, when it did (close code -1). */
     private volatile Throwable error;
 
+    private WsClient(URI uri, String subprotocol, String... headers) {
+        this(HttpClient.newHttpClient(), uri, subprotocol, headers);
+    }
+
+    /** @param http this WebSocket's own client (never one shared with other WebSockets, see below) */
     private WsClient(HttpClient http, URI uri, String subprotocol, String... headers) {
+        // One HttpClient per WebSocket: with many WebSockets on one HttpClient, the JDK's client (17.0.15 and
+        // 25 alike) now and then delivers a text frame spliced with part of a later one, or fails with
+        // "Invalid UTF-8 in frame TEXT" or "Unexpected rsv2 bit", on byte streams that the npm ws client
+        // and a client per connection read whole (see docs/gateway.md, "Testing with the JDK client")
         WebSocket.Builder builder = http.newWebSocketBuilder();
         for (int i = 0; i + 1 < headers.length; i += 2) {
             builder.header(headers[i], headers[i + 1]);
@@ -48,17 +57,22 @@ final class WsClient implements AutoCloseable {
                 .join();
     }
 
-    static WsClient connect(HttpClient http, URI uri) {
+    static WsClient connect(URI uri) {
+        return new WsClient(uri, "danmaku.v1.json");
+    }
+
+    /** Connects on a client made for this one WebSocket (e.g. one trusting a test certificate). */
+    static WsClient connectOwnClient(HttpClient http, URI uri) {
         return new WsClient(http, uri, "danmaku.v1.json");
     }
 
     /** Connects with extra handshake headers: name, value, name, value... */
-    static WsClient connectWithHeaders(HttpClient http, URI uri, String... headers) {
-        return new WsClient(http, uri, "danmaku.v1.json", headers);
+    static WsClient connectWithHeaders(URI uri, String... headers) {
+        return new WsClient(uri, "danmaku.v1.json", headers);
     }
 
-    static WsClient connectCbor(HttpClient http, URI uri) {
-        return new WsClient(http, uri, "danmaku.v1.cbor");
+    static WsClient connectCbor(URI uri) {
+        return new WsClient(uri, "danmaku.v1.cbor");
     }
 
     String subprotocol() {

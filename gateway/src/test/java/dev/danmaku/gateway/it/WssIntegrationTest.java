@@ -70,7 +70,7 @@ class WssIntegrationTest {
             tls.init(null, trust.getTrustManagers(), null);
             HttpClient http = HttpClient.newBuilder().sslContext(tls).build();
 
-            try (WsClient client = WsClient.connect(http, URI.create("wss://127.0.0.1:" + port + "/ws?room=tls"))) {
+            try (WsClient client = WsClient.connectOwnClient(http, URI.create("wss://127.0.0.1:" + port + "/ws?room=tls"))) {
                 assertThat(client.next("welcome").path("conn").asString()).startsWith("wss-");
                 client.next("joined");
                 client.send("{\"type\":\"ping\",\"ts\":7}");

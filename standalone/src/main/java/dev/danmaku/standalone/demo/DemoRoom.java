@@ -109,6 +109,11 @@ public final class DemoRoom implements AutoCloseable {
     private final class Bot implements WebSocket.Listener {
 
         private final String name;
+        /**
+         * Its WebSocket's own client: the JDK's client now and then corrupts a text frame when many
+         * WebSockets share one HttpClient (docs/gateway.md, "Testing with the JDK client").
+         */
+        private final HttpClient client = HttpClient.newHttpClient();
         private @Nullable String token;
         private @Nullable WebSocket socket;
         private long nextAttempt;
@@ -135,7 +140,7 @@ public final class DemoRoom implements AutoCloseable {
                     token = devToken();
                 }
                 URI ws = URI.create(base.toString().replaceFirst("^http", "ws") + "/ws?room=" + room + "&token=" + token);
-                socket = http.newWebSocketBuilder().subprotocols("danmaku.v1.json")
+                socket = client.newWebSocketBuilder().subprotocols("danmaku.v1.json")
                         .buildAsync(ws, this).get(5, TimeUnit.SECONDS);
             } catch (Exception e) {
                 socket = null;
