@@ -15,6 +15,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
+import org.awaitility.core.ConditionTimeoutException;
 import org.jspecify.annotations.Nullable;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -112,6 +113,23 @@ public final class WsClient implements WebSocket.Listener, AutoCloseable {
     int awaitClose() {
         await().atMost(Duration.ofSeconds(60)).until(() -> closeCode.get() >= 0);
         return closeCode.get();
+    }
+
+    /**
+     * Waits up to {@code timeout} for the connection to end; if it has not, gives up on it as a
+     * client whose heartbeat went unanswered would (aborts it) and returns false.
+     */
+    boolean awaitCloseOrAbort(Duration timeout) {
+        try {
+            await().atMost(timeout).until(() -> closeCode.get() >= 0);
+            return true;
+        } catch (ConditionTimeoutException e) {
+            WebSocket ws = socket;
+            if (ws != null) {
+                ws.abort();
+            }
+            return false;
+        }
     }
 
     /** The close code received (1006 for an error), or -1 while open. */
