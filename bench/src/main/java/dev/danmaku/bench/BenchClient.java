@@ -38,6 +38,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.HdrHistogram.Histogram;
 import org.jspecify.annotations.Nullable;
@@ -77,7 +78,8 @@ final class BenchClient implements AutoCloseable {
      */
     private static final int SOURCE_ADDRESSES = 64;
     private final boolean loopback;
-    private int nextSource;
+    /** Senders connect from the caller's thread, viewers on the loop: the one counter both touch. */
+    private final AtomicInteger nextSource = new AtomicInteger();
 
     // ---- loop-thread state ----
     private final List<Viewer> viewers = new ArrayList<>();
@@ -301,7 +303,7 @@ final class BenchClient implements AutoCloseable {
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 60_000)
                 .option(EpollChannelOption.IP_BIND_ADDRESS_NO_PORT, loopback)
-                .localAddress(loopback ? new InetSocketAddress("127.0.0." + (1 + nextSource++ % SOURCE_ADDRESSES), 0) : null)
+                .localAddress(loopback ? new InetSocketAddress("127.0.0." + (1 + nextSource.getAndIncrement() % SOURCE_ADDRESSES), 0) : null)
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
