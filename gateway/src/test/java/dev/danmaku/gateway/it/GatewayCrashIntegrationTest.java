@@ -144,17 +144,30 @@ class GatewayCrashIntegrationTest {
                 viewer.client.closeCode(); // waits for the connection to end (abnormally: -1 or 1006)
                 viewer.resume(survivorPort, room);
             }
+            // A resumed connection that ends before the last batch resumes again, as a client does (CI saw one
+            // such end once, cause unknown: the JDK client's, see docs/gateway.md); one still open that stalls fails
+            List<String> endedEarly = new ArrayList<>();
             for (Viewer viewer : viewers) {
-                try {
-                    viewer.client.next(f -> f.path("seq").asLong() == last, "the last batch");
-                } catch (AssertionError e) {
-                    throw new AssertionError(e.getMessage() + "; blocking calls on the survivor's non-blocking threads: "
-                            + BlockingCalls.since(blockingMark), e);
+                for (int attempt = 1; ; attempt++) {
+                    try {
+                        viewer.client.next(f -> f.path("seq").asLong() == last, "the last batch");
+                        break;
+                    } catch (AssertionError e) {
+                        if (!viewer.client.isClosed() || attempt == 3) {
+                            throw new AssertionError(e.getMessage() + "; blocking calls on the survivor's non-blocking"
+                                    + " threads: " + BlockingCalls.since(blockingMark), e);
+                        }
+                        endedEarly.add(e.getMessage().substring(0, Math.min(600, e.getMessage().length())));
+                        viewer.resume(survivorPort, room);
+                    }
                 }
                 viewer.seqs.addAll(batchSeqs(viewer.client));
                 assertThat(viewer.seqs).as("all %d batches, each once, in order", BATCHES).isEqualTo(published);
                 viewer.client.close();
             }
+            System.out.println("resumed connections that ended before the last batch: " + endedEarly.size()
+                    + " of " + VIEWERS + endedEarly);
+            assertThat(endedEarly).as("resumed connections that ended early").hasSizeLessThan(VIEWERS / 20);
         } finally {
             child.destroyForcibly();
         }

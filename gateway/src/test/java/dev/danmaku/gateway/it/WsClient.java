@@ -103,9 +103,11 @@ final class WsClient implements AutoCloseable {
                 throw new AssertionError(e);
             }
             if (frame == null) {
-                throw new AssertionError("no " + description + " within " + WAIT + "; seen " + seen
-                        + (closeCode.isDone() ? ", closed " + closeCode.join() : "")
-                        + (error != null ? " by " + stackTrace(error) : ""));
+                // how the connection ended first: a long list of frames seen gets cut off in reports
+                throw new AssertionError("no " + description + " within " + WAIT
+                        + (closeCode.isDone() ? "; closed " + closeCode.join() : "; still open")
+                        + (error != null ? " by " + stackTrace(error) : "")
+                        + "; " + seen.size() + " frames seen, the last " + seen.subList(Math.max(0, seen.size() - 3), seen.size()));
             }
             seen.add(frame);
             if (wanted.test(frame)) {
