@@ -16,7 +16,8 @@ import reactor.netty.resources.LoopResources;
  * <p>One event loop per CPU the process may use ({@code danmaku.io-threads}, 0: that many),
  * not Reactor Netty's default of at least four: nothing on these loops blocks, and on one core
  * four loops only took turns. Pinned to one core at 10,000 viewers, one loop cost 0.233-0.236 µs
- * of CPU per delivery against 0.258-0.264 µs with four (docs/performance.md, runs 29-31).
+ * of CPU per delivery against 0.258-0.264 µs with four (docs/performance.md, runs 28-31). A
+ * negative count stops the start, as every bad setting does.
  */
 @Configuration(proxyBeanMethods = false)
 public class NettyResourcesConfiguration {
@@ -24,6 +25,9 @@ public class NettyResourcesConfiguration {
     @Bean
     ReactorResourceFactory reactorResourceFactory(GatewayProperties properties,
                                                   @Value("${danmaku.io-threads:0}") int ioThreads) {
+        if (ioThreads < 0) {
+            throw new IllegalArgumentException("danmaku.io-threads must be >= 0 (0: one per CPU), not " + ioThreads);
+        }
         int loops = ioThreads > 0 ? ioThreads : Runtime.getRuntime().availableProcessors();
         ReactorResourceFactory factory = new ReactorResourceFactory();
         factory.setUseGlobalResources(false);
