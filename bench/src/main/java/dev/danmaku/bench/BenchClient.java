@@ -3,6 +3,7 @@ package dev.danmaku.bench;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -16,7 +17,10 @@ import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
@@ -40,6 +44,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.zip.DataFormatException;
+import java.util.zip.Inflater;
 import org.HdrHistogram.Histogram;
 import org.jspecify.annotations.Nullable;
 
@@ -63,6 +69,8 @@ final class BenchClient implements AutoCloseable {
     private static final byte[] ACK = "{\"type\":\"ack\"".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] ERROR = "{\"type\":\"error\"".getBytes(StandardCharsets.US_ASCII);
     private static final long MAX_LATENCY_MICROS = TimeUnit.MINUTES.toMicros(10);
+    /** {@link WebSocketFrame#rsv()}'s bit for RSV1: compressed with permessage-deflate. */
+    private static final int RSV1 = 0x4;
 
     private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     private final EventLoop loop = group.next();
@@ -85,6 +93,9 @@ final class BenchClient implements AutoCloseable {
     private final List<Viewer> viewers = new ArrayList<>();
     private final List<Channel> senders = new ArrayList<>();
     private final FrameCache cache = new FrameCache(64);
+    /** Compressed frames, by their compressed bytes (the same content: no server context takeover). */
+    private final FrameCache deflatedCache = new FrameCache(64);
+    private final Inflater inflater = new Inflater(true);
     private final Histogram latency = new Histogram(MAX_LATENCY_MICROS, 3);
     /** Send → ack of each measured comment: the gateway's inbound path and the produce to Kafka. */
     private final Histogram ackLatency = new Histogram(MAX_LATENCY_MICROS, 3);
@@ -109,14 +120,20 @@ final class BenchClient implements AutoCloseable {
     volatile int ready;
     volatile int failed;
     volatile int viewersClosed;
+    /** Viewers whose handshake negotiated permessage-deflate. */
+    volatile int viewersDeflated;
     volatile int acks;
     volatile int senderErrors;
     volatile boolean batchSeen;
     volatile @Nullable String firstSenderError;
 
-    BenchClient(String host, int port) throws InterruptedException, ExecutionException {
+    /** Whether viewers offer permessage-deflate as browsers do ({@code client_max_window_bits}); senders never do. */
+    private final boolean deflate;
+
+    BenchClient(String host, int port, boolean deflate) throws InterruptedException, ExecutionException {
         this.host = host;
         this.port = port;
+        this.deflate = deflate;
         this.loopback = host.startsWith("127.");
         this.loopThread = loop.submit(Thread::currentThread).get();
     }
@@ -175,7 +192,7 @@ final class BenchClient implements AutoCloseable {
             CompletableFuture<Void> handshake = new CompletableFuture<>();
             all.add(handshake);
             URI uri = URI.create("ws://" + host + ":" + port + path);
-            ChannelFuture connect = connect(uri, subprotocol, new SenderHandler(handshake));
+            ChannelFuture connect = connect(uri, subprotocol, new SenderHandler(handshake), false);
             connect.addListener(f -> {
                 if (!f.isSuccess()) {
                     handshake.completeExceptionally(f.cause());
@@ -285,10 +302,14 @@ final class BenchClient implements AutoCloseable {
         return new TextWebSocketFrame(buf);
     }
 
-    private ChannelFuture connect(URI uri, @Nullable String subprotocol, ChannelInboundHandlerAdapter handler) {
+    private ChannelFuture connect(URI uri, @Nullable String subprotocol, ChannelInboundHandlerAdapter handler,
+                                  boolean offerDeflate) {
         WebSocketClientProtocolConfig config = WebSocketClientProtocolConfig.newBuilder()
                 .webSocketUri(uri)
                 .subprotocol(subprotocol)
+                .customHeaders(offerDeflate ? new DefaultHttpHeaders().add(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS,
+                        "permessage-deflate; client_max_window_bits") : null)
+                .allowExtensions(offerDeflate)
                 .maxFramePayloadLength(1 << 20)
                 .handshakeTimeoutMillis(60_000)
                 .absoluteUpgradeUrl(false)
@@ -312,8 +333,11 @@ final class BenchClient implements AutoCloseable {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(16384),
-                                new WebSocketClientProtocolHandler(config), handler);
+                        ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(16384));
+                        if (handler instanceof Viewer viewer && offerDeflate) {
+                            ch.pipeline().addLast(new Negotiated(viewer));
+                        }
+                        ch.pipeline().addLast(new WebSocketClientProtocolHandler(config), handler);
                     }
                 })
                 .connect(host, port);
@@ -355,7 +379,7 @@ final class BenchClient implements AutoCloseable {
         private void startOne() {
             started++;
             Viewer viewer = new Viewer(total, awaitJoined, this::finishedOne);
-            ChannelFuture connect = connect(uri, subprotocol, viewer);
+            ChannelFuture connect = connect(uri, subprotocol, viewer, deflate);
             viewer.channel = connect.channel();
             viewers.add(viewer);
             connect.addListener(f -> {
@@ -387,6 +411,8 @@ final class BenchClient implements AutoCloseable {
         final Consumer<Boolean> onReady;
         Channel channel; // set right after construction, before any event
         boolean settled;
+        /** The handshake negotiated permessage-deflate (without server context takeover). */
+        boolean deflated;
 
         Viewer(int total, boolean awaitJoined, Consumer<Boolean> onReady) {
             this.received = new BitSet(total);
@@ -425,29 +451,42 @@ final class BenchClient implements AutoCloseable {
                     return;
                 }
                 if (msg instanceof WebSocketFrame frame) {
-                    onFrame(frame.content());
+                    onFrame(frame);
                 }
             } finally {
                 ReferenceCountUtil.release(msg);
             }
         }
 
-        private void onFrame(ByteBuf content) {
+        private void onFrame(WebSocketFrame frame) {
             long now = System.nanoTime();
-            int[] ids = cache.find(content);
+            ByteBuf content = frame.content();
+            boolean compressed = (frame.rsv() & RSV1) != 0;
+            if (compressed && !deflated) {
+                throw new IllegalStateException("a compressed frame without permessage-deflate negotiated");
+            }
+            FrameCache frameCache = compressed ? deflatedCache : cache;
+            int[] ids = frameCache.find(content);
             if (ids == null) {
-                if (!settled && startsWith(content, JOINED)) {
-                    ok();
-                    return;
-                }
-                ids = scan(content);
-                if (ids.length == 0) {
-                    if (startsWith(content, BATCH)) {
-                        batchSeen = true;
+                ByteBuf plain = compressed ? inflate(content) : content;
+                boolean batch;
+                try {
+                    if (!settled && startsWith(plain, JOINED)) {
+                        ok();
+                        return;
                     }
+                    ids = scan(plain);
+                    batch = startsWith(plain, BATCH);
+                } finally {
+                    if (plain != content) {
+                        plain.release();
+                    }
+                }
+                if (ids.length == 0) {
+                    batchSeen |= batch;
                     return;
                 }
-                cache.put(content, ids);
+                frameCache.put(content, ids); // the bytes as they came: compressed ones by their compressed bytes
                 batchSeen = true;
             }
             int got = 0;
@@ -537,6 +576,62 @@ final class BenchClient implements AutoCloseable {
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             handshake.completeExceptionally(cause);
             ctx.close();
+        }
+    }
+
+    /**
+     * A message of its own (the server takes no context over): its raw DEFLATE with the
+     * {@code 00 00 ff ff} that permessage-deflate leaves off put back. Only for frames not seen before.
+     */
+    private ByteBuf inflate(ByteBuf compressed) {
+        int length = compressed.readableBytes();
+        byte[] input = new byte[length + 4];
+        compressed.getBytes(compressed.readerIndex(), input, 0, length);
+        input[length + 2] = (byte) 0xff;
+        input[length + 3] = (byte) 0xff;
+        inflater.reset();
+        inflater.setInput(input);
+        ByteBuf out = Unpooled.buffer(Math.max(256, length * 4));
+        try {
+            int n;
+            do {
+                out.ensureWritable(4096);
+                n = inflater.inflate(out.array(), out.arrayOffset() + out.writerIndex(), out.writableBytes());
+                out.writerIndex(out.writerIndex() + n);
+            } while (n > 0 || !inflater.needsInput());
+        } catch (DataFormatException e) {
+            throw new IllegalStateException("a compressed frame does not inflate on its own", e);
+        }
+        return out;
+    }
+
+    /**
+     * Reads the handshake's answer before Netty's handshaker does: whether permessage-deflate was
+     * negotiated, and then that it is without server context takeover (else a frame could need
+     * the ones before it, and the client inflates each on its own).
+     */
+    private final class Negotiated extends ChannelInboundHandlerAdapter {
+        private final Viewer viewer;
+
+        Negotiated(Viewer viewer) {
+            this.viewer = viewer;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+            if (msg instanceof FullHttpResponse response) {
+                String extensions = response.headers().get(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS, "");
+                viewer.deflated = extensions.contains("permessage-deflate");
+                if (viewer.deflated) {
+                    if (!extensions.contains("server_no_context_takeover")) {
+                        ReferenceCountUtil.release(msg);
+                        throw new IllegalStateException("permessage-deflate with server context takeover: " + extensions);
+                    }
+                    viewersDeflated++;
+                }
+                ctx.pipeline().remove(this);
+            }
+            super.channelRead(ctx, msg);
         }
     }
 

@@ -55,6 +55,7 @@ public final class FanoutBench {
         DEFAULTS.put("duration", "30");          // seconds measured
         DEFAULTS.put("drain", "15");             // seconds to wait at most for the last deliveries
         DEFAULTS.put("in-flight", "256");        // handshakes under way at once
+        DEFAULTS.put("deflate", "false");        // viewers offer permessage-deflate, as browsers do
         DEFAULTS.put("room", "bench");
         DEFAULTS.put("work", "/tmp/perf");       // logs, broker data
         DEFAULTS.put("bootstrap", "");           // an existing broker; empty: start one
@@ -214,7 +215,7 @@ public final class FanoutBench {
         int total = (int) Math.round(rate * (warmup + duration));
         int measureFrom = (int) Math.round(rate * warmup);
         String room = options.get("room");
-        try (BenchClient client = new BenchClient("127.0.0.1", port)) {
+        try (BenchClient client = new BenchClient("127.0.0.1", port, Boolean.parseBoolean(options.get("deflate")))) {
             client.plan(total, measureFrom, total);
             client.connectSenders(senderPaths, subprotocol).get(120, TimeUnit.SECONDS);
             long connectNanos = client.connectViewers(viewers, viewerPath, subprotocol, gateway,
@@ -254,6 +255,7 @@ public final class FanoutBench {
             Result result = Result.fanout(name, viewers, client.ready, connectNanos, rate, total, start, end, totals,
                     expected, client.viewersClosed, client.acks, client.senderErrors, client.firstSenderError);
             result.figures().putAll(stageFigures);
+            result.figures().put("viewers.deflated", client.viewersDeflated);
             client.closeAll();
             return result;
         }
@@ -263,7 +265,7 @@ public final class FanoutBench {
                                boolean gateway) throws Exception {
         int viewers = intOption("viewers");
         int warm = Math.min(intOption("idle-warm"), viewers);
-        try (BenchClient client = new BenchClient("127.0.0.1", port)) {
+        try (BenchClient client = new BenchClient("127.0.0.1", port, Boolean.parseBoolean(options.get("deflate")))) {
             client.plan(0, 0, 0);
             client.connectViewers(warm, viewerPath, subprotocol, gateway, intOption("in-flight"))
                     .get(10, TimeUnit.MINUTES);
@@ -286,6 +288,7 @@ public final class FanoutBench {
             }
             Result result = Result.idle(name, viewers, client.ready, viewers - warm, connectNanos, rssBefore,
                     rssConnected, rssHeld, cpuConnect, cpuHold, intOption("hold"), client.viewersClosed);
+            result.figures().put("viewers.deflated", client.viewersDeflated);
             client.closeAll();
             return result;
         }

@@ -23,8 +23,8 @@ import reactor.netty.NettyPipeline;
  * its high water mark it stops, leaving the rest in the Outbox (whose policy then skips comment
  * batches), and resumes when the channel is writable again. A {@link SharedBatch} is written as
  * a duplicate of its one pre-framed direct buffer per codec (no encode, no copy, no frame header
- * per viewer); when permessage-deflate was negotiated, as a frame of that buffer's payload, for
- * the extension to compress.
+ * per viewer); when permessage-deflate was negotiated, as a duplicate of its one compressed
+ * frame, also made once for every viewer.
  *
  * <p>It sits in the channel's pipeline to hear writability changes. {@link #stop} (before the
  * close frame is sent) writes what is queued, then ends it: nothing is written after.
@@ -32,6 +32,11 @@ import reactor.netty.NettyPipeline;
 public final class ChannelWriter extends ChannelInboundHandlerAdapter implements Runnable {
 
     private static final String NAME = "danmaku.writer";
+    private static final int NONE = 0;
+    private static final int DEFLATE = 1;
+    private static final int OTHER = 2;
+    private static final String PERMESSAGE_DEFLATE_ENCODER =
+            "io.netty.handler.codec.http.websocketx.extensions.compression.PerMessageDeflateEncoder";
 
     private final Channel channel;
     private final Outbox outbox;
@@ -44,8 +49,8 @@ public final class ChannelWriter extends ChannelInboundHandlerAdapter implements
     private volatile boolean stopped;
     /** A marker write is under way whose completion resumes a drain stopped by an unwritable channel (event loop only). */
     private boolean parked;
-    /** Whether a WebSocket extension (permessage-deflate) encodes frames: known at the first write. */
-    private int extended = -1;
+    /** {@link #extension()}: -1 until the first write. */
+    private int extension = -1;
 
     /** Hears each frame as it is written (the metrics), on the event loop: must be cheap. */
     @FunctionalInterface
@@ -176,10 +181,14 @@ public final class ChannelWriter extends ChannelInboundHandlerAdapter implements
         if (item instanceof SharedBatch batch) {
             ByteBuf frame = batch.frame(codec);
             listener.written(item, batch.bytes(codec).length);
-            if (!extended()) { // the whole frame, as it is: the WebSocket encoder lets ByteBufs through
+            int extension = extension();
+            if (extension == NONE) { // the whole frame, as it is: the WebSocket encoder lets ByteBufs through
                 return frame.retainedDuplicate();
             }
-            // permessage-deflate negotiated: a frame object, for the extension to compress
+            if (extension == DEFLATE) { // compressed once for every viewer; the extension lets ByteBufs through too
+                return batch.deflatedFrame(codec).retainedDuplicate();
+            }
+            // another extension: a frame object, for it to encode
             int offset = SharedBatch.payloadOffset(batch.bytes(codec).length);
             return wrap(frame.retainedSlice(offset, frame.readableBytes() - offset));
         }
@@ -192,10 +201,18 @@ public final class ChannelWriter extends ChannelInboundHandlerAdapter implements
         return codec.binary() ? new BinaryWebSocketFrame(payload) : new TextWebSocketFrame(payload);
     }
 
-    private boolean extended() {
-        if (extended < 0) {
-            extended = channel.pipeline().get(WebSocketExtensionEncoder.class) != null ? 1 : 0;
+    /**
+     * Which WebSocket extension encodes frames, known at the first write: none, permessage-deflate
+     * (always without server context takeover: {@code WebSocketRoute} negotiates it no other way),
+     * or another.
+     */
+    private int extension() {
+        if (extension < 0) {
+            WebSocketExtensionEncoder encoder = channel.pipeline().get(WebSocketExtensionEncoder.class);
+            // Netty's permessage-deflate encoder is not public: known by its name
+            extension = encoder == null ? NONE
+                    : encoder.getClass().getName().equals(PERMESSAGE_DEFLATE_ENCODER) ? DEFLATE : OTHER;
         }
-        return extended == 1;
+        return extension;
     }
 }

@@ -46,7 +46,8 @@ import reactor.netty.http.server.WebsocketServerSpec;
  * also for a plain GET, which is how the browser client learns why its handshake failed) and
  * what is not a WebSocket upgrade (400) before upgrading; then upgrades with the first subprotocol the client
  * offers that the gateway speaks (none: {@code danmaku.v1.json}), limiting inbound frames (and
- * fragmented messages) to {@code maxFrameBytes} and offering permessage-deflate. The token comes
+ * fragmented messages) to {@code maxFrameBytes} and accepting permessage-deflate, always without
+ * server context takeover ({@link DeflateOffers}). The token comes
  * from the {@code token} query parameter or {@code Authorization: Bearer}. The upgraded socket
  * is handed to the {@link GatewayWebSocketHandler} as a Spring {@code WebSocketSession} whose
  * principal is a {@link Handshake}: the verified {@link Identity} (none: anonymous), the per-IP
@@ -145,9 +146,17 @@ public final class WebSocketRoute implements NettyRouteProvider {
             return response.status(HttpResponseStatus.BAD_REQUEST).sendString(Mono.just("Not a WebSocket upgrade")).then();
         }
         String subprotocol = subprotocol(request.requestHeaders().getAll(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL));
+        // permessage-deflate without server context takeover, so that a batch is compressed once for all
+        String offers = DeflateOffers.serverNoContext(request.requestHeaders().getAll(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS));
+        if (offers == null) {
+            request.requestHeaders().remove(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS);
+        } else {
+            request.requestHeaders().set(HttpHeaderNames.SEC_WEBSOCKET_EXTENSIONS, offers);
+        }
         WebsocketServerSpec.Builder spec = WebsocketServerSpec.builder()
                 .maxFramePayloadLength(maxFrameBytes)
                 .compress(true)
+                .compressionAllowServerNoContext(true)
                 .maxDecompressionBufferSize(maxFrameBytes);
         if (subprotocol != null) {
             spec.protocols(subprotocol);

@@ -18,12 +18,15 @@ import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocket13FrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.zip.Inflater;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The pre-framed buffer of a shared batch is a valid, unmasked WebSocket frame of the codec's bytes. */
+/** The pre-framed buffers of a shared batch are valid, unmasked WebSocket frames of the codec's bytes, compressed or not. */
 class SharedBatchTest {
 
     private final FrameCodec json = new JsonFrameCodec(Limits.DEFAULTS);
@@ -64,5 +67,53 @@ class SharedBatchTest {
             assertThat(Unpooled.wrappedBuffer(bytes)).isEqualTo(frame.slice(SharedBatch.payloadOffset(bytes.length),
                     bytes.length));
         }
+    }
+
+    /**
+     * The compressed frame: RSV1 set, and its payload, with the {@code 00 00 ff ff} put back,
+     * inflates on its own (a fresh inflater: no context from earlier messages) to the codec's bytes.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {0, 3, 700, 5000})
+    void deflatedFrameInflatesOnItsOwnToTheCodecsBytes(int comments) throws Exception {
+        SharedBatch batch = batch(comments);
+        for (FrameCodec codec : List.of(json, cbor)) {
+            byte[] bytes = batch.bytes(codec);
+            ByteBuf frame = batch.deflatedFrame(codec);
+            assertThat(batch.deflatedFrame(codec)).as("made once").isSameAs(frame);
+
+            EmbeddedChannel client = new EmbeddedChannel(new WebSocket13FrameDecoder(
+                    WebSocketDecoderConfig.newBuilder().expectMaskedFrames(false).allowExtensions(true)
+                            .maxFramePayloadLength(1 << 24).build()));
+            client.writeInbound(frame.retainedDuplicate());
+            WebSocketFrame decoded = client.readInbound();
+            assertThat(decoded).isInstanceOf(codec.binary() ? BinaryWebSocketFrame.class : TextWebSocketFrame.class);
+            assertThat(decoded.isFinalFragment()).isTrue();
+            assertThat(decoded.rsv()).as("RSV1 only").isEqualTo(0x4);
+            byte[] payload = ByteBufUtil.getBytes(decoded.content());
+            decoded.release();
+            assertThat(client.finishAndReleaseAll()).isFalse();
+            if (comments > 3) {
+                assertThat(payload.length).as("compressed").isLessThan(bytes.length / 2);
+            }
+            assertThat(inflate(payload)).isEqualTo(bytes);
+        }
+    }
+
+    private static byte[] inflate(byte[] payload) throws Exception {
+        Inflater inflater = new Inflater(true);
+        byte[] input = Arrays.copyOf(payload, payload.length + 4);
+        input[payload.length + 2] = (byte) 0xff;
+        input[payload.length + 3] = (byte) 0xff;
+        inflater.setInput(input);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] chunk = new byte[8192];
+        int n;
+        do {
+            n = inflater.inflate(chunk);
+            out.write(chunk, 0, n);
+        } while (n > 0 || !inflater.needsInput());
+        inflater.end();
+        return out.toByteArray();
     }
 }

@@ -42,7 +42,8 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * A gateway with a small resume ring (5 batches): a {@code since} the ring no longer holds is
- * {@code recovered: false}; and permessage-deflate, negotiated when the client offers it.
+ * {@code recovered: false}; and permessage-deflate, negotiated when the client offers it, always
+ * without server context takeover.
  */
 class RingAndDeflateIntegrationTest {
 
@@ -123,39 +124,108 @@ class RingAndDeflateIntegrationTest {
         }
     }
 
+    /**
+     * A browser's offer is accepted without server context takeover: every message inflates on
+     * its own (a fresh inflater for each, which fails on a back-reference into an earlier
+     * message), and a batch is the same compressed bytes for every viewer.
+     */
     @Test
-    void permessageDeflateIsNegotiatedWhenOfferedAndFramesArriveCompressed() throws Exception {
-        try (Socket socket = new Socket()) {
+    void permessageDeflateIsNegotiatedWithoutServerContextTakeoverAndABatchIsCompressedOnceForAll() throws Exception {
+        String room = "deflate-" + UUID.randomUUID().toString().substring(0, 8);
+        admin.createTopics(List.of(new NewTopic(Topics.room(room), 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+        try (DeflateSocket browser = new DeflateSocket(port, "room=" + room, "permessage-deflate; client_max_window_bits");
+             DeflateSocket other = new DeflateSocket(port, "room=" + room, "x-webkit-deflate-frame, permessage-deflate")) {
+            for (DeflateSocket socket : List.of(browser, other)) {
+                String extensions = socket.head.toLowerCase(Locale.ROOT);
+                assertThat(extensions).contains("sec-websocket-extensions: permessage-deflate")
+                        .contains("server_no_context_takeover").doesNotContain("deflate-frame");
+                assertThat(socket.nextJson(true).path("type").asString()).isEqualTo("welcome");
+                assertThat(socket.nextJson(true).path("type").asString()).isEqualTo("joined");
+            }
+            String text = "the same words again and again, the same words again and again";
+            long first = publishBatch(room, text);
+            long second = publishBatch(room, text);
+            List<byte[]> payloads = new ArrayList<>();
+            for (DeflateSocket socket : List.of(browser, other)) {
+                for (long seq : List.of(first, second)) {
+                    byte[] payload = socket.nextPayload(true);
+                    JsonNode batch = JSON.readTree(inflate(payload));
+                    assertThat(batch.path("type").asString()).isEqualTo("batch");
+                    assertThat(batch.path("seq").asLong()).isEqualTo(seq);
+                    assertThat(batch.path("comments").path(0).path("text").asString()).isEqualTo(text);
+                    payloads.add(payload);
+                }
+            }
+            assertThat(payloads.get(2)).as("the first batch, the same bytes for both viewers").isEqualTo(payloads.get(0));
+            assertThat(payloads.get(3)).as("the second batch, too").isEqualTo(payloads.get(1));
+        }
+    }
+
+    /** The gateway compresses with the full window: an offer of a smaller one is declined, and nothing is compressed. */
+    @Test
+    void anOfferOfASmallerServerWindowIsDeclinedAndFramesArriveUncompressed() throws Exception {
+        try (DeflateSocket socket = new DeflateSocket(port, "", "permessage-deflate; server_max_window_bits=10")) {
+            assertThat(socket.head.toLowerCase(Locale.ROOT)).doesNotContain("sec-websocket-extensions");
+            JsonNode welcome = JSON.readTree(new String(socket.nextPayload(false), StandardCharsets.UTF_8));
+            assertThat(welcome.path("type").asString()).isEqualTo("welcome");
+        }
+    }
+
+    /** A client over a plain socket that offers extensions and reads whole server frames. */
+    private static final class DeflateSocket implements AutoCloseable {
+
+        private final Socket socket = new Socket();
+        private final DataInputStream in;
+        private final String head;
+
+        DeflateSocket(int port, String query, String extensions) throws Exception {
             socket.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
             socket.setSoTimeout(30_000);
             OutputStream out = socket.getOutputStream();
-            DataInputStream in = new DataInputStream(socket.getInputStream());
+            in = new DataInputStream(socket.getInputStream());
             byte[] nonce = new byte[16];
             new java.security.SecureRandom().nextBytes(nonce);
-            out.write(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\n"
+            out.write(("GET /ws" + (query.isEmpty() ? "" : "?" + query) + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\n"
                     + "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                     + "Sec-WebSocket-Key: " + Base64.getEncoder().encodeToString(nonce) + "\r\n"
                     + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: danmaku.v1.json\r\n"
-                    + "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
+                    + "Sec-WebSocket-Extensions: " + extensions + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             out.flush();
-            String head = readHead(in);
+            head = readHead(in);
             assertThat(head).startsWith("HTTP/1.1 101");
-            assertThat(head.toLowerCase(Locale.ROOT)).contains("sec-websocket-extensions: permessage-deflate");
+        }
 
-            // the first message, welcome: RSV1 set (compressed), and it inflates to the JSON frame
-            int b0 = in.readUnsignedByte();
-            int b1 = in.readUnsignedByte();
-            assertThat(b0 & 0x0f).as("a text frame").isEqualTo(0x1);
-            assertThat(b0 & 0x40).as("RSV1: compressed with permessage-deflate").isNotZero();
-            int length = b1 & 0x7f;
-            if (length == 126) {
-                length = in.readUnsignedShort();
+        /** The next data frame's payload (a text frame, whole), compressed (RSV1) or not as expected. */
+        byte[] nextPayload(boolean compressed) throws Exception {
+            while (true) {
+                int b0 = in.readUnsignedByte();
+                int b1 = in.readUnsignedByte();
+                long length = b1 & 0x7f;
+                if (length == 126) {
+                    length = in.readUnsignedShort();
+                } else if (length == 127) {
+                    length = in.readLong();
+                }
+                byte[] payload = new byte[Math.toIntExact(length)];
+                in.readFully(payload);
+                int opcode = b0 & 0x0f;
+                if (opcode == 0x9 || opcode == 0xA) {
+                    continue; // ping, pong
+                }
+                assertThat(opcode).as("a text frame").isEqualTo(0x1);
+                assertThat(b0 & 0x80).as("FIN").isNotZero();
+                assertThat((b0 & 0x40) != 0).as("RSV1: compressed with permessage-deflate").isEqualTo(compressed);
+                return payload;
             }
-            byte[] payload = new byte[length];
-            in.readFully(payload);
-            JsonNode welcome = JSON.readTree(inflate(payload));
-            assertThat(welcome.path("type").asString()).isEqualTo("welcome");
+        }
+
+        JsonNode nextJson(boolean compressed) throws Exception {
+            return JSON.readTree(inflate(nextPayload(compressed)));
+        }
+
+        @Override
+        public void close() throws Exception {
+            socket.close();
         }
     }
 
