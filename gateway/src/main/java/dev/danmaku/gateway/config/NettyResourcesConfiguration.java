@@ -5,7 +5,6 @@ import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.http.client.ReactorResourceFactory;
-import reactor.netty.resources.LoopResources;
 
 /**
  * Gives each gateway its own Reactor Netty event loops (named {@code danmaku-http-<node>}),
@@ -18,20 +17,27 @@ import reactor.netty.resources.LoopResources;
  * four loops only took turns. Pinned to one core at 10,000 viewers, one loop cost 0.233-0.236 µs
  * of CPU per delivery against 0.258-0.264 µs with four (docs/performance.md, runs 28-31). A
  * negative count stops the start, as every bad setting does.
+ *
+ * <p>A loop runs its queued tasks (a fan-out is one per viewer) for at most
+ * {@code danmaku.io-task-quantum} before it reads its sockets again ({@link GatewayLoopResources}).
  */
 @Configuration(proxyBeanMethods = false)
 public class NettyResourcesConfiguration {
 
     @Bean
     ReactorResourceFactory reactorResourceFactory(GatewayProperties properties,
-                                                  @Value("${danmaku.io-threads:0}") int ioThreads) {
+                                                  @Value("${danmaku.io-threads:0}") int ioThreads,
+                                                  @Value("${danmaku.io-task-quantum:5ms}") Duration taskQuantum) {
         if (ioThreads < 0) {
             throw new IllegalArgumentException("danmaku.io-threads must be >= 0 (0: one per CPU), not " + ioThreads);
+        }
+        if (taskQuantum.toMillis() < 1) {
+            throw new IllegalArgumentException("danmaku.io-task-quantum must be at least 1ms, not " + taskQuantum);
         }
         int loops = ioThreads > 0 ? ioThreads : Runtime.getRuntime().availableProcessors();
         ReactorResourceFactory factory = new ReactorResourceFactory();
         factory.setUseGlobalResources(false);
-        factory.setLoopResourcesSupplier(() -> LoopResources.create("danmaku-http-" + properties.nodeId(), loops, true));
+        factory.setLoopResourcesSupplier(() -> new GatewayLoopResources("danmaku-http-" + properties.nodeId(), loops, taskQuantum));
         factory.setShutdownQuietPeriod(Duration.ZERO);
         return factory;
     }

@@ -13,18 +13,24 @@ import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.codec.http.websocketx.extensions.WebSocketExtensionEncoder;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
 import reactor.netty.NettyPipeline;
 
 /**
  * Writes a connection's {@link Outbox} straight to its Netty channel, on the channel's event
- * loop: the fan-out path without a Reactor operator per frame. An offer {@linkplain #wake wakes}
- * it (one event loop task per burst of offers, not per item); it then writes what is queued
+ * loop: the fan-out path without a Reactor operator per frame. An offer {@linkplain #queued wakes}
+ * it (once per burst of offers, not per item); it then writes what is queued
  * while the channel is writable, and flushes once. When the channel's outbound buffer passes
  * its high water mark it stops, leaving the rest in the Outbox (whose policy then skips comment
  * batches), and resumes when the channel is writable again. A {@link SharedBatch} is written as
  * a duplicate of its one pre-framed direct buffer per codec (no encode, no copy, no frame header
  * per viewer); when permessage-deflate was negotiated, as a duplicate of its one compressed
  * frame, also made once for every viewer.
+ *
+ * <p>A wake for a room's batch puts the writer in its loop's {@link WriterQueue} (on a
+ * {@link FanoutEventLoop}), which one task drains in slices for all the loop's connections; a wake
+ * for the connection's own frame ({@code ack}, {@code error}, {@code joined}) is a task of its
+ * own, so that a sender's {@code ack} does not wait for the rest of a fan-out.
  *
  * <p>It sits in the channel's pipeline to hear writability changes. {@link #stop} (before the
  * close frame is sent) writes what is queued, then ends it: nothing is written after.
@@ -42,7 +48,16 @@ public final class ChannelWriter extends ChannelInboundHandlerAdapter implements
     private final Outbox outbox;
     private final FrameCodec codec;
     private final Listener listener;
+    /** The loop's queue of writers with batches to write; null on another loop (a task per wake then). */
+    private final @Nullable WriterQueue writers;
+    /** In {@code writers} (or its task queued), not run yet. */
     private final AtomicBoolean scheduled = new AtomicBoolean();
+    /** A drain for the connection's own frame is queued, not run yet. */
+    private final AtomicBoolean urgent = new AtomicBoolean();
+    private final Runnable urgentDrain = () -> {
+        urgent.set(false);
+        drain();
+    };
     /** Set by {@link #stop}: no more wakes. */
     private volatile boolean closing;
     /** Set on the event loop once the last drain before the close frame ran: no more writes. */
@@ -64,6 +79,7 @@ public final class ChannelWriter extends ChannelInboundHandlerAdapter implements
         this.outbox = outbox;
         this.codec = codec;
         this.listener = listener;
+        this.writers = channel.eventLoop() instanceof FanoutEventLoop loop ? loop.writers() : null;
     }
 
     /** Makes the writer of this channel and outbox, and puts it in the channel's pipeline. */
@@ -74,14 +90,30 @@ public final class ChannelWriter extends ChannelInboundHandlerAdapter implements
         } else {
             channel.pipeline().addLast(NAME, writer);
         }
-        outbox.writeTo(writer::wake);
+        outbox.writeTo(writer::queued);
         return writer;
     }
 
-    /** Something was queued: write it soon, on the event loop. Never blocks. */
-    public void wake() {
-        if (!closing && scheduled.compareAndSet(false, true)) {
-            execute(this);
+    /** {@code item} was queued: write it soon, on the event loop. Never blocks. */
+    void queued(Outbound item) {
+        if (closing) {
+            return;
+        }
+        if (writers != null && !(item instanceof SharedBatch)) {
+            if (urgent.compareAndSet(false, true)) {
+                execute(urgentDrain);
+            }
+        } else if (scheduled.compareAndSet(false, true)) {
+            if (writers != null) {
+                try {
+                    writers.add(this);
+                } catch (RejectedExecutionException e) {
+                    closing = true; // the event loop is shutting down: so is the connection
+                    stopped = true;
+                }
+            } else {
+                execute(this);
+            }
         }
     }
 

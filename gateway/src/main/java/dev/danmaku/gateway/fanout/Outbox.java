@@ -4,6 +4,7 @@ import dev.danmaku.protocol.ServerFrame;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
@@ -54,8 +55,8 @@ public final class Outbox {
     /** {@link System#nanoTime()} when lagging started; meaningful while {@code lagging}. */
     private long laggingSince;
     private boolean lagging;
-    /** Set by {@link #writeTo}: items then bypass the sink, and this runs after each one queued. */
-    private volatile @Nullable Runnable wake;
+    /** Set by {@link #writeTo}: items then bypass the sink, and this hears each one queued. */
+    private volatile @Nullable Consumer<Outbound> wake;
 
     /**
      * @param capacity items queued before comment batches are skipped
@@ -80,9 +81,9 @@ public final class Outbox {
 
     /**
      * Hands the queue to a writer that {@link #poll}s it instead of subscribing to {@link #flux()}
-     * (a {@link ChannelWriter}): {@code wake} runs after each item queued. Call before the first offer.
+     * (a {@link ChannelWriter}): {@code wake} hears each item queued, after it was. Call before the first offer.
      */
-    public void writeTo(Runnable wake) {
+    public void writeTo(Consumer<Outbound> wake) {
         this.wake = wake;
     }
 
@@ -147,12 +148,12 @@ public final class Outbox {
     }
 
     private Result emit(Outbound item) {
-        Runnable writer = wake;
+        Consumer<Outbound> writer = wake;
         if (writer != null) {
             if (!queue.offer(item)) {
                 return Result.OVERFLOW;
             }
-            writer.run();
+            writer.accept(item);
             return Result.QUEUED;
         }
         return sink.tryEmitNext(item).isSuccess() ? Result.QUEUED : Result.OVERFLOW;
