@@ -12,7 +12,7 @@ import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.codec.http.websocketx.extensions.WebSocketExtensionEncoder;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import org.jspecify.annotations.Nullable;
 import reactor.netty.NettyPipeline;
 
@@ -38,6 +38,10 @@ import reactor.netty.NettyPipeline;
 public final class ChannelWriter extends ChannelInboundHandlerAdapter implements Runnable {
 
     private static final String NAME = "danmaku.writer";
+    private static final AtomicIntegerFieldUpdater<ChannelWriter> SCHEDULED =
+            AtomicIntegerFieldUpdater.newUpdater(ChannelWriter.class, "scheduled");
+    private static final AtomicIntegerFieldUpdater<ChannelWriter> URGENT =
+            AtomicIntegerFieldUpdater.newUpdater(ChannelWriter.class, "urgent");
     private static final int NONE = 0;
     private static final int DEFLATE = 1;
     private static final int OTHER = 2;
@@ -50,14 +54,10 @@ public final class ChannelWriter extends ChannelInboundHandlerAdapter implements
     private final Listener listener;
     /** The loop's queue of writers with batches to write; null on another loop (a task per wake then). */
     private final @Nullable WriterQueue writers;
-    /** In {@code writers} (or its task queued), not run yet. */
-    private final AtomicBoolean scheduled = new AtomicBoolean();
-    /** A drain for the connection's own frame is queued, not run yet. */
-    private final AtomicBoolean urgent = new AtomicBoolean();
-    private final Runnable urgentDrain = () -> {
-        urgent.set(false);
-        drain();
-    };
+    /** 1 while in {@code writers} (or its task queued), not run yet. An int field, not an object: 19,000 idle connections. */
+    private volatile int scheduled;
+    /** 1 while a drain for the connection's own frame is queued, not run yet. */
+    private volatile int urgent;
     /** Set by {@link #stop}: no more wakes. */
     private volatile boolean closing;
     /** Set on the event loop once the last drain before the close frame ran: no more writes. */
@@ -100,10 +100,10 @@ public final class ChannelWriter extends ChannelInboundHandlerAdapter implements
             return;
         }
         if (writers != null && !(item instanceof SharedBatch)) {
-            if (urgent.compareAndSet(false, true)) {
-                execute(urgentDrain);
+            if (URGENT.compareAndSet(this, 0, 1)) {
+                execute(this::urgentDrain); // a task per ack: made when needed, not kept per connection
             }
-        } else if (scheduled.compareAndSet(false, true)) {
+        } else if (SCHEDULED.compareAndSet(this, 0, 1)) {
             if (writers != null) {
                 try {
                     writers.add(this);
@@ -157,7 +157,12 @@ public final class ChannelWriter extends ChannelInboundHandlerAdapter implements
 
     @Override
     public void run() {
-        scheduled.set(false);
+        scheduled = 0;
+        drain();
+    }
+
+    private void urgentDrain() {
+        urgent = 0;
         drain();
     }
 
