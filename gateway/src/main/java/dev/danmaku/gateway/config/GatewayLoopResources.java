@@ -21,7 +21,7 @@ import reactor.netty.resources.LoopResources;
  *
  * <p>Netty 4.2's loops run tasks for up to a second (at least 100 ms, whatever
  * {@code io.netty.eventLoop.maxTaskProcessingQuantumMs} says) before the next I/O pass. A batch
- * fanned out to 10,000 viewers is 10,000 tasks, about 200 ms of one core: for all that time no
+ * fanned out to 10,000 viewers was 10,000 tasks, about 200 ms of one core: for all that time no
  * comment a sender wrote was read, so it reached the broker and its window late, and the
  * aggregator's windows followed the fan-out's rhythm instead of its own (5-6 a second instead of
  * 10; docs/performance.md, 2026-12-07). With a quantum of a few milliseconds the loop reads its

@@ -18,7 +18,7 @@ import org.springframework.http.client.ReactorResourceFactory;
  * of CPU per delivery against 0.258-0.264 µs with four (docs/performance.md, runs 28-31). A
  * negative count stops the start, as every bad setting does.
  *
- * <p>A loop runs its queued tasks (a fan-out is one per viewer) for at most
+ * <p>A loop runs its queued tasks (acks, and a fan-out's slices) for at most
  * {@code danmaku.io-task-quantum} before it reads its sockets again ({@link GatewayLoopResources}).
  */
 @Configuration(proxyBeanMethods = false)

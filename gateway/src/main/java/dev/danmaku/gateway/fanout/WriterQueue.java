@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
 public final class WriterQueue implements Runnable {
 
     private static final Logger log = LoggerFactory.getLogger(WriterQueue.class);
-    static final long SLICE_NANOS = TimeUnit.MICROSECONDS.toNanos(1000);
+    private static final long SLICE_NANOS = TimeUnit.MICROSECONDS.toNanos(1000);
     /** Writers run between looks at the clock: a write is some microseconds. */
     private static final int CLOCK_EVERY = 8;
 

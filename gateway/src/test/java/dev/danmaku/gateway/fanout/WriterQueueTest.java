@@ -1,10 +1,12 @@
 package dev.danmaku.gateway.fanout;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -33,7 +35,7 @@ class WriterQueueTest {
         AtomicInteger ran = new AtomicInteger();
         CompletableFuture<Integer> ranBeforeTheTask = new CompletableFuture<>();
         CountDownLatch queued = new CountDownLatch(1);
-        loop.execute(() -> await(queued)); // the writers and the task are all queued before any runs
+        loop.execute(() -> spinUntilOpen(queued)); // the writers and the task are all queued before any runs
         for (int i = 0; i < writers; i++) {
             loop.writers().add(() -> {
                 busy(TimeUnit.MICROSECONDS.toNanos(100));
@@ -94,18 +96,15 @@ class WriterQueueTest {
         }
     }
 
-    private static void await(CountDownLatch latch) {
+    private static void spinUntilOpen(CountDownLatch latch) {
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (latch.getCount() > 0 && System.nanoTime() - until < 0) {
             // spins: a loop must not block, even in a test
         }
     }
 
-    private static void awaitCount(AtomicInteger count, int expected) throws InterruptedException {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (count.get() < expected && System.nanoTime() - until < 0) {
-            Thread.sleep(5);
-        }
+    private static void awaitCount(AtomicInteger count, int expected) {
+        await().atMost(Duration.ofSeconds(20)).until(() -> count.get() >= expected);
         assertThat(count.get()).isEqualTo(expected);
     }
 }
