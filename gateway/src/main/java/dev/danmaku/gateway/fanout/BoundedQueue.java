@@ -3,20 +3,28 @@ package dev.danmaku.gateway.fanout;
 import java.util.AbstractQueue;
 import java.util.Iterator;
 import java.util.Queue;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import org.jspecify.annotations.Nullable;
 import reactor.util.concurrent.Queues;
 
 /**
  * A queue that refuses offers beyond a capacity, for a connection's outbound sink. Its storage is
- * linked chunks that grow with the backlog, so an idle connection costs little however large the
- * capacity. Like the queue it wraps, it supports one producer at a time (callers serialize
- * {@link #offer}) and one consumer.
+ * linked chunks of {@value #LINK} that grow with the backlog, so an idle connection costs little
+ * however large the capacity (a viewer that keeps up has one or two frames queued at a time).
+ * Like the queue it wraps, it supports one producer at a time (callers serialize {@link #offer})
+ * and one consumer.
  */
 public final class BoundedQueue<T> extends AbstractQueue<T> {
 
-    private final Queue<T> delegate = Queues.<T>unbounded(64).get();
-    private final AtomicInteger size = new AtomicInteger();
+    /** Slots per chunk: a chunk of 64 was 276 bytes per connection, mostly empty. */
+    static final int LINK = 16;
+    @SuppressWarnings("rawtypes") // a class literal has no type arguments
+    private static final AtomicIntegerFieldUpdater<BoundedQueue> SIZE =
+            AtomicIntegerFieldUpdater.newUpdater(BoundedQueue.class, "size");
+
+    private final Queue<T> delegate = Queues.<T>unbounded(LINK).get();
+    /** An int field, not an {@code AtomicInteger}: one object less per connection. */
+    private volatile int size;
     private final int capacity;
 
     public BoundedQueue(int capacity) {
@@ -29,11 +37,11 @@ public final class BoundedQueue<T> extends AbstractQueue<T> {
 
     @Override
     public boolean offer(T item) {
-        if (size.get() >= capacity) {
+        if (size >= capacity) {
             return false;
         }
         delegate.offer(item);
-        size.incrementAndGet();
+        SIZE.incrementAndGet(this);
         return true;
     }
 
@@ -41,7 +49,7 @@ public final class BoundedQueue<T> extends AbstractQueue<T> {
     public @Nullable T poll() {
         T item = delegate.poll();
         if (item != null) {
-            size.decrementAndGet();
+            SIZE.decrementAndGet(this);
         }
         return item;
     }
@@ -53,7 +61,7 @@ public final class BoundedQueue<T> extends AbstractQueue<T> {
 
     @Override
     public int size() {
-        return size.get();
+        return size;
     }
 
     @Override

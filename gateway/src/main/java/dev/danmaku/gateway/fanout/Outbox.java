@@ -45,13 +45,21 @@ public final class Outbox {
     }
 
     private final BoundedQueue<Outbound> queue;
-    private final Sinks.Many<Outbound> sink;
+    /**
+     * The queue as a Reactor stream, for a subscriber ({@link #flux()}); made when first needed.
+     * A {@link ChannelWriter} polls the queue instead ({@link #writeTo}), and then there is none.
+     * Guarded by {@code this}.
+     */
+    private Sinks.@Nullable Many<Outbound> sink;
     private final int capacity;
     private final int lowWater;
     private final LongSupplier nanoTime;
     private final OutboundStats stats;
-    /** Comments skipped per room, not yet reported in a batch. Guarded by {@code this}. */
-    private final Map<String, Integer> skipped = new HashMap<>();
+    /**
+     * Comments skipped per room, not yet reported in a batch; made at the first skip (most viewers
+     * never lag), null again once nothing is owed. Guarded by {@code this}.
+     */
+    private @Nullable Map<String, Integer> skipped;
     /** {@link System#nanoTime()} when lagging started; meaningful while {@code lagging}. */
     private long laggingSince;
     private boolean lagging;
@@ -71,12 +79,20 @@ public final class Outbox {
         this.nanoTime = nanoTime;
         this.stats = stats;
         this.queue = new BoundedQueue<>(capacity + headroom);
-        this.sink = Sinks.many().unicast().onBackpressureBuffer(queue);
     }
 
     /** The queued items, for the connection's one writer. */
-    public Flux<Outbound> flux() {
-        return sink.asFlux();
+    public synchronized Flux<Outbound> flux() {
+        return sink().asFlux();
+    }
+
+    private Sinks.Many<Outbound> sink() {
+        Sinks.Many<Outbound> made = sink;
+        if (made == null) {
+            made = Sinks.many().unicast().onBackpressureBuffer(queue);
+            sink = made;
+        }
+        return made;
     }
 
     /**
@@ -108,7 +124,7 @@ public final class Outbox {
         }
         ServerFrame.Batch batch = shared.batch();
         if (!lagging && size < capacity) {
-            Integer missed = skipped.remove(batch.room());
+            Integer missed = takeSkipped(batch.room());
             if (missed == null) {
                 return emit(shared);
             }
@@ -122,11 +138,16 @@ public final class Outbox {
         boolean essential = !batch.gifts().isEmpty() || batch.totals() != null;
         int comments = batch.comments().size();
         if (!essential) {
-            skipped.merge(batch.room(), comments, Integer::sum);
+            Map<String, Integer> owed = skipped;
+            if (owed == null) {
+                owed = new HashMap<>();
+                skipped = owed;
+            }
+            owed.merge(batch.room(), comments, Integer::sum);
             stats.batchSkipped(comments);
             return Result.SKIPPED;
         }
-        Integer missed = skipped.remove(batch.room());
+        Integer missed = takeSkipped(batch.room());
         stats.batchStripped(comments);
         return emit(Outbound.of(withDropped(batch, List.of(), (missed == null ? 0 : missed) + comments)));
     }
@@ -144,7 +165,20 @@ public final class Outbox {
 
     /** Forgets what was skipped in a room the viewer left. */
     public synchronized void forget(String room) {
-        skipped.remove(room);
+        takeSkipped(room);
+    }
+
+    /** The comments skipped in {@code room} and not reported yet (null: none), now forgotten. */
+    private @Nullable Integer takeSkipped(String room) {
+        Map<String, Integer> owed = skipped;
+        if (owed == null) {
+            return null;
+        }
+        Integer missed = owed.remove(room);
+        if (owed.isEmpty()) {
+            skipped = null;
+        }
+        return missed;
     }
 
     private Result emit(Outbound item) {
@@ -156,7 +190,7 @@ public final class Outbox {
             writer.accept(item);
             return Result.QUEUED;
         }
-        return sink.tryEmitNext(item).isSuccess() ? Result.QUEUED : Result.OVERFLOW;
+        return sink().tryEmitNext(item).isSuccess() ? Result.QUEUED : Result.OVERFLOW;
     }
 
     private static ServerFrame.Batch withDropped(ServerFrame.Batch batch, List<ServerFrame.BatchComment> comments,

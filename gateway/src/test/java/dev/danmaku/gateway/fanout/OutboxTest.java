@@ -120,4 +120,53 @@ class OutboxTest {
         outbox.offer(comments("r1", 10, 1));
         assertThat(read(1).get(0)).isInstanceOf(SharedBatch.class);
     }
+
+    @Test
+    void skipsAreOwedPerRoomUntilEachRoomsNextBatchAndCountFromZeroAfter() {
+        for (int i = 0; i < 4; i++) {
+            outbox.offer(comments("r0", i, 1));
+        }
+        assertThat(outbox.offer(comments("r1", 10, 2))).isEqualTo(Outbox.Result.SKIPPED);
+        assertThat(outbox.offer(comments("r2", 20, 3))).isEqualTo(Outbox.Result.SKIPPED);
+        read(4);
+        outbox.offer(comments("r1", 11, 1));
+        outbox.offer(comments("r2", 21, 1));
+        outbox.offer(comments("r1", 12, 1));
+        List<Outbound> sent = read(3);
+        // each batch's own dropped (1) plus what was skipped in its room
+        assertThat(((ServerFrame.Batch) ((Outbound.Frame) sent.get(0)).frame()).dropped()).isEqualTo(1 + 2);
+        assertThat(((ServerFrame.Batch) ((Outbound.Frame) sent.get(1)).frame()).dropped()).isEqualTo(1 + 3);
+        assertThat(sent.get(2)).as("nothing owed in r1 any more: the shared batch as it is").isInstanceOf(SharedBatch.class);
+
+        // lagging again: the count starts from zero
+        for (int i = 0; i < 4; i++) {
+            outbox.offer(comments("r0", 30 + i, 1));
+        }
+        assertThat(outbox.offer(comments("r1", 13, 4))).isEqualTo(Outbox.Result.SKIPPED);
+        read(4);
+        outbox.offer(comments("r1", 14, 1));
+        assertThat(((ServerFrame.Batch) ((Outbound.Frame) read(1).get(0)).frame()).dropped()).isEqualTo(1 + 4);
+    }
+
+    @Test
+    void aWriterThatPollsHearsEachItemAndTakesThemInOrderPastAChunk() {
+        Outbox polled = new Outbox(40, 4, () -> now, stats);
+        List<Outbound> heard = new ArrayList<>();
+        polled.writeTo(heard::add);
+        List<SharedBatch> offered = new ArrayList<>();
+        for (int i = 0; i < 40; i++) { // more than a chunk of the queue's storage
+            SharedBatch batch = comments("r1", i, 1);
+            offered.add(batch);
+            assertThat(polled.offer(batch)).isEqualTo(Outbox.Result.QUEUED);
+        }
+        assertThat(heard).containsExactlyElementsOf(offered);
+        assertThat(polled.size()).isEqualTo(40);
+        assertThat(polled.offer(comments("r1", 40, 1))).as("full: skipped").isEqualTo(Outbox.Result.SKIPPED);
+        List<Outbound> taken = new ArrayList<>();
+        for (Outbound item = polled.poll(); item != null; item = polled.poll()) {
+            taken.add(item);
+        }
+        assertThat(taken).containsExactlyElementsOf(offered);
+        assertThat(polled.size()).isZero();
+    }
 }
