@@ -97,6 +97,8 @@ final class BenchClient implements AutoCloseable {
     private final FrameCache deflatedCache = new FrameCache(64);
     private final Inflater inflater = new Inflater(true);
     private final Histogram latency = new Histogram(MAX_LATENCY_MICROS, 3);
+    /** The same latencies by the second (since sending started) the comment was sent in: where a tail comes from. */
+    private final List<Histogram> latencyBySecond = new ArrayList<>();
     /** Send → ack of each measured comment: the gateway's inbound path and the produce to Kafka. */
     private final Histogram ackLatency = new Histogram(MAX_LATENCY_MICROS, 3);
     private long[] sentAt = new long[0];
@@ -236,16 +238,20 @@ final class BenchClient implements AutoCloseable {
                 missing.andNot(viewer.received);
                 lostAcked += missing.cardinality();
             }
+            List<Histogram> bySecond = new ArrayList<>();
+            latencyBySecond.forEach(h -> bySecond.add(h.copy()));
             return new Totals(received, frames, lostAcked, acked.cardinality(), refused.cardinality(), latency.copy(), ackLatency.copy(),
-                    duplicates, unknown, sendFailures, viewers.size());
+                    bySecond, duplicates, unknown, sendFailures, viewers.size());
         });
     }
 
     /**
      * @param frames    frames received that carried comment ids
      * @param lostAcked Σ over viewers of the acknowledged ids it did not get: what the service lost
+     * @param latencyBySecond the measured latencies by the second since sending started that the comment was sent in
      */
-    record Totals(long received, long frames, long lostAcked, int acked, int refused, Histogram latency, Histogram ackLatency, long duplicates, long unknown, long sendFailures,
+    record Totals(long received, long frames, long lostAcked, int acked, int refused, Histogram latency, Histogram ackLatency,
+                  List<Histogram> latencyBySecond, long duplicates, long unknown, long sendFailures,
                   int viewers) {
     }
 
@@ -271,6 +277,14 @@ final class BenchClient implements AutoCloseable {
     }
 
     // ---- loop thread ----
+
+    private Histogram bySecond(long sentNanos) {
+        int second = (int) Math.max(0, (sentNanos - sendStart) / 1_000_000_000L);
+        while (latencyBySecond.size() <= second) {
+            latencyBySecond.add(new Histogram(MAX_LATENCY_MICROS, 2));
+        }
+        return latencyBySecond.get(second);
+    }
 
     private void sendDue(String room, int senderCount) {
         long elapsed = System.nanoTime() - sendStart;
@@ -503,7 +517,9 @@ final class BenchClient implements AutoCloseable {
                 received.set(id);
                 got++;
                 if (id >= measureFrom && id < measureTo) {
-                    latency.recordValue(Math.min(MAX_LATENCY_MICROS, Math.max(0, now - sentAt[id]) / 1000));
+                    long micros = Math.min(MAX_LATENCY_MICROS, Math.max(0, now - sentAt[id]) / 1000);
+                    latency.recordValue(micros);
+                    bySecond(sentAt[id]).recordValue(micros);
                 }
             }
             deliveries += got; // one writer: the loop thread
