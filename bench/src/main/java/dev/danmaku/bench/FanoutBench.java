@@ -51,7 +51,7 @@ public final class FanoutBench {
         DEFAULTS.put("viewers", "2000");
         DEFAULTS.put("rate", "350");             // comments per second
         DEFAULTS.put("senders", "400");          // distinct users sending
-        DEFAULTS.put("warmup", "10");            // seconds of load before measuring
+        DEFAULTS.put("warmup", "90");            // seconds of load before measuring: every JVM's JIT settles (docs/performance.md)
         DEFAULTS.put("duration", "30");          // seconds measured
         DEFAULTS.put("drain", "15");             // seconds to wait at most for the last deliveries
         DEFAULTS.put("in-flight", "256");        // handshakes under way at once
