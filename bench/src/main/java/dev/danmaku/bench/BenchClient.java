@@ -251,7 +251,7 @@ final class BenchClient implements AutoCloseable {
     /**
      * @param frames    frames received that carried comment ids
      * @param lostAcked Σ over viewers of the acknowledged ids it did not get: what the service lost
-     * @param latencyBySecond the measured latencies by the second since sending started that the comment was sent in
+     * @param latencyBySecond every comment's latency (the warm-up's too), by the second since sending started that it was sent in
      */
     record Totals(long received, long frames, long lostAcked, int acked, int refused, Histogram latency, Histogram ackLatency,
                   List<Histogram> latencyBySecond, long duplicates, long unknown, long sendFailures,

@@ -237,14 +237,12 @@ public final class FanoutBench {
             long warmupEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(warmup);
             if (gateway && stages != null) {
                 // Once during the warm-up, as a Prometheus scraping from the start would have: the
-                // first scrape of a fresh JVM runs cold code (and its JIT) on the gateway's one core,
-                // and made the measured window's first seconds its worst (p50 1.0 s in second 30)
+                // first scrape of a fresh JVM runs cold code (and its JIT) on the gateway's one core
                 Thread.sleep(TimeUnit.SECONDS.toMillis(warmup) / 3);
                 stages.read();
             }
-            // The services' own figures are read 2 s before the measured window: in every run the
-            // window's first second was its worst (p99 ~800 ms against ~400), with or without the
-            // gateway's open-files gauge, and the comments sent then are the measured ones.
+            // The services' own figures are read 2 s before the measured window, so that the scrape's
+            // CPU on the gateway's core falls outside it (their figures are rates over their own span)
             Thread.sleep(Math.max(0, TimeUnit.NANOSECONDS.toMillis(warmupEnd - System.nanoTime()) - 2000));
             Stages.Reading stagesStart = gateway && stages != null ? stages.read() : null;
             Thread.sleep(Math.max(0, TimeUnit.NANOSECONDS.toMillis(warmupEnd - System.nanoTime())));
