@@ -150,7 +150,7 @@ public class GatewayConfiguration {
         return new ConnectionsLifecycle(handler, events, drain.period(), drain.waves());
     }
 
-    /** {@code /ws} on Reactor Netty's own routes, ahead of WebFlux (see {@link WebSocketRoute}). */
+    /** {@code /ws} on a Netty handler of its own, ahead of Reactor Netty's HTTP and WebFlux (see {@link WebSocketRoute}). */
     @Bean
     WebSocketRoute webSocketRoute(GatewayWebSocketHandler handler, JwtTokens tokens, GatewayProperties properties,
                                   AbuseProperties abuse) {
@@ -160,7 +160,8 @@ public class GatewayConfiguration {
 
     @Bean
     WebServerFactoryCustomizer<NettyReactiveWebServerFactory> webSocketRouteCustomizer(WebSocketRoute route) {
-        return factory -> factory.addRouteProviders(route);
+        return factory -> factory.addServerCustomizers(
+                server -> server.doOnChannelInit((observer, channel, address) -> route.install(channel)));
     }
 
     @Bean

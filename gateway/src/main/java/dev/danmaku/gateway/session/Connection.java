@@ -6,7 +6,6 @@ import dev.danmaku.gateway.fanout.ChannelWriter;
 import dev.danmaku.gateway.fanout.Outbound;
 import dev.danmaku.gateway.fanout.OutboundStats;
 import dev.danmaku.gateway.fanout.Outbox;
-import dev.danmaku.gateway.fanout.SharedBatch;
 import dev.danmaku.gateway.metrics.GatewayMetrics;
 import dev.danmaku.gateway.room.RoomViewer;
 import dev.danmaku.protocol.ClientFrame;
@@ -19,13 +18,24 @@ import dev.danmaku.protocol.ServerFrame;
 import dev.danmaku.protocol.User;
 import dev.danmaku.protocol.bus.Ingress;
 import dev.danmaku.protocol.codec.FrameCodec;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.compression.DecompressionException;
+import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
+import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
+import io.netty.util.ReferenceCountUtil;
 import java.time.Duration;
 import java.util.Set;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
@@ -33,40 +43,53 @@ import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.spi.LoggingEventBuilder;
-import org.springframework.core.io.buffer.DataBuffer;
-import org.springframework.web.reactive.socket.CloseStatus;
-import org.springframework.web.reactive.socket.WebSocketMessage;
-import org.springframework.web.reactive.socket.WebSocketSession;
-import reactor.core.publisher.Flux;
+import reactor.core.Disposable;
+import reactor.core.Disposables;
+import reactor.core.publisher.BaseSubscriber;
 import reactor.core.publisher.Mono;
-import reactor.core.publisher.Sinks;
-import reactor.core.scheduler.Schedulers;
+import reactor.core.publisher.SignalType;
+import reactor.netty.NettyPipeline;
 
 /**
  * One viewer's WebSocket connection, from {@code welcome} to close: it owns the connection's
  * state (user, joined rooms), its bounded outbound queue, its send rate limits and its close.
  *
- * <p>{@link #run} returns the connection's whole life as one {@code Mono}: the inbound pipeline
- * (frames decoded and handled on the event loop; sends and joins complete asynchronously, at
- * most {@code maxInFlight} at once), the outbound side and the close. On a Netty channel (the
- * server) a {@link ChannelWriter} writes the queue straight to the channel and the heartbeat is a
- * task scheduled on the channel's event loop, which has the writer write each PING; elsewhere
- * (tests' sessions) queue and PINGs go through {@code session.send}. Anything may queue frames ({@link #deliver}): the event
- * loop, the room feed's thread, the producer's thread. The queue is an {@link Outbox}: a viewer
- * that reads too slowly is first sent fewer comment batches, then closed with 1013 when it lags
- * for longer than {@code maxLag} or overflows even the headroom for its own frames.
- * {@link #close} is idempotent: the first code wins and the close frame is sent once; a close
- * frame the peer does not take within {@link #CLOSE_GRACE} drops the socket.
+ * <p>It is a handler in its channel's pipeline, after the WebSocket decoder (and the
+ * permessage-deflate decoder and the frame aggregator): frames are read and handled on the
+ * channel's event loop, without a Reactor operator per connection or per frame. Sends and joins
+ * complete asynchronously; while {@code maxInFlight} of them are pending the channel stops reading
+ * (Netty's back pressure: {@code autoRead} off) and reads again as they complete. A
+ * {@link ChannelWriter} writes the outbound queue straight to the channel, and the heartbeat is a
+ * task scheduled on the channel's event loop, which has the writer write each PING. Anything may
+ * queue frames ({@link #deliver}): the event loop, the room feed's thread, the producer's thread.
+ * The queue is an {@link Outbox}: a viewer that reads too slowly is first sent fewer comment
+ * batches, then closed with 1013 when it lags for longer than {@code maxLag} or overflows even
+ * the headroom for its own frames.
+ *
+ * <p>{@link #close} is idempotent: the first code wins; the close frame is written after what is
+ * queued, then the socket is closed, or dropped when the close frame does not get out within
+ * {@link #CLOSE_GRACE}. A close frame from the peer is answered with its own code. The connection
+ * ends when its channel does: it leaves its rooms, cancels what is pending, and tells its
+ * {@link Ends} the code of the first close frame (1006 when there was none).
  */
-public final class Connection implements RoomViewer {
+public final class Connection extends ChannelInboundHandlerAdapter implements RoomViewer {
 
     private static final Logger log = LoggerFactory.getLogger(Connection.class);
 
     /** How long a close frame may take to get out before the socket is dropped. */
     static final Duration CLOSE_GRACE = Duration.ofSeconds(2);
+    /** The code of a connection that ended without a close frame either way. */
+    static final int ABNORMAL = WebSocketCloseStatus.ABNORMAL_CLOSURE.code();
+    private static final String NAME = "danmaku.connection";
+
+    /** Hears a connection end, on its event loop. */
+    public interface Ends {
+        /** {@code connection} ended; {@code closeCode} is the first close frame's (ours or the peer's), or 1006. */
+        void ended(Connection connection, int closeCode);
+    }
 
     private final String id;
-    private final WebSocketSession session;
+    private final Channel channel;
     private final FrameCodec codec;
     private final @Nullable Identity identity;
     private final User user;
@@ -77,6 +100,8 @@ public final class Connection implements RoomViewer {
     private final Outbox outbound;
     private final OutboundStats stats;
     private final GatewayMetrics.Writer written;
+    private final ConnectionCap.@Nullable Ticket ticket;
+    private final Ends ends;
     private static final AtomicIntegerFieldUpdater<Connection> CLOSED =
             AtomicIntegerFieldUpdater.newUpdater(Connection.class, "closed");
     /**
@@ -84,33 +109,40 @@ public final class Connection implements RoomViewer {
      * viewer of every batch, and an object of its own was one more cache miss each time.
      */
     private volatile int closed;
-    private final Sinks.One<CloseStatus> closeSignal = Sinks.one();
     /** Few, rarely changed (at most the room limit): a copy-on-write array is the lightest set. */
     private final Set<String> rooms = new java.util.concurrent.CopyOnWriteArraySet<>();
-    /** The socket's Netty channel (none for tests' fake sessions). */
-    private final @Nullable Channel channel;
-    private volatile long lastInbound;
+    private @Nullable ChannelWriter writer;
+    private @Nullable ScheduledFuture<?> heartbeat;
+    private @Nullable ScheduledFuture<?> closeDeadline;
+    /** Sends and joins not complete yet, and what cancels them at the end (made at the first). Event loop only. */
+    private int inFlight;
+    private Disposable.@Nullable Composite pending;
+    /** The first close frame's code, ours or the peer's; 0 while none (event loop only). */
+    private int closeCode;
+    private boolean ended;
+    // event loop only:
+    private long lastInbound;
+    private long lastPing;
     /** Sends answered rate_limited in the current abuse window (event loop only). */
     private int rateLimited;
     private long abuseWindowStart;
-    private long lastPing;
 
-    Connection(String id, WebSocketSession session, FrameCodec codec, @Nullable Identity identity,
-               ConnectionServices services) {
-        this(id, session, codec, identity, services, new OutboundStats(), null);
-    }
-
-    Connection(String id, WebSocketSession session, FrameCodec codec, @Nullable Identity identity,
-               ConnectionServices services, OutboundStats stats, @Nullable Channel channel) {
+    /**
+     * @param ticket the per-IP ticket, given back when the connection ends
+     * @param ends   hears the connection end
+     */
+    Connection(String id, Channel channel, FrameCodec codec, @Nullable Identity identity,
+               ConnectionServices services, OutboundStats stats, ConnectionCap.@Nullable Ticket ticket, Ends ends) {
         this.id = id;
         this.channel = channel;
-        this.session = session;
         this.codec = codec;
         this.identity = identity;
         this.user = identity != null ? identity.user() : new User("anon-" + id, "anonymous", Role.VIEWER);
         this.services = services;
         this.settings = services.settings();
         this.stats = stats;
+        this.ticket = ticket;
+        this.ends = ends;
         this.outbound = new Outbox(settings.queueCapacity(), settings.queueHeadroom(), System::nanoTime, stats);
         this.written = services.metrics().writer(codec);
     }
@@ -124,93 +156,49 @@ public final class Connection implements RoomViewer {
     }
 
     /**
-     * The connection's life: {@code welcome}, then the optional join of {@code room} (the
-     * {@code ?room=&since=} shorthand), then frames until either side closes.
+     * Puts the connection in its channel's pipeline and starts it: {@code welcome}, the heartbeat,
+     * then the optional join of {@code room} (the {@code ?room=&since=} shorthand). On the channel's
+     * event loop, once the WebSocket handshake is done.
      */
-    public Mono<Void> run(@Nullable String room, @Nullable String since) {
+    void start(@Nullable String room, @Nullable String since) {
         lastInbound = System.nanoTime();
         lastPing = lastInbound;
         debug().addKeyValue(LogKeys.USER, user.id())
                 .log("Connection {} opened ({}, user {})", id, codec.subprotocol(), user.id());
-        // On a Netty channel the queue is written straight to it (the fan-out path); elsewhere
-        // (tests' fake sessions) through session.send
-        ChannelWriter writer = channel != null ? ChannelWriter.attach(channel, outbound, codec, written::written) : null;
+        if (channel.pipeline().get(NettyPipeline.ReactiveBridge) != null) { // Reactor Netty's last handler drops frames
+            channel.pipeline().addBefore(NettyPipeline.ReactiveBridge, NAME, this);
+        } else {
+            channel.pipeline().addLast(NAME, this);
+        }
+        ChannelWriter made = ChannelWriter.attach(channel, outbound, codec, written::written);
+        writer = made;
+        if (!channel.isActive()) { // gone during the handshake: its channelInactive has passed
+            end();
+            return;
+        }
         send(new ServerFrame.Welcome(id, user,
                 new ServerFrame.Heartbeat(settings.heartbeatInterval().toMillis(), settings.heartbeatTimeout().toMillis()),
                 ServerFrame.ClientLimits.of(settings.limits())));
-
-        // The close frame goes first (with our code), then the streams stop: cancelling the
-        // inbound first would make Reactor Netty send a close frame of its own, without a code.
-        Mono<Void> closing = closeSignal.asMono()
-                .doOnNext(status -> {
-                    if (writer != null) {
-                        writer.stop(); // nothing after the close frame
-                    }
-                })
-                .flatMap(status -> session.close(status)
-                        // a peer that does not read never lets the close frame through: drop the socket
-                        .timeout(CLOSE_GRACE, Mono.fromRunnable(this::abort))
-                        .onErrorResume(e -> Mono.empty()))
-                .cache();
-        Mono<Boolean> closeSent = closing.thenReturn(true);
-
-        Flux<Mono<Void>> work = session.receive()
-                .doOnComplete(() -> close(CloseCode.NORMAL))
-                // before flatMap, which would cancel the receive on an error: Reactor Netty answers
-                // a cancelled receive with a close frame without a code, ahead of ours
-                .onErrorResume(e -> {
-                    close(closeCodeFor(e));
-                    return Flux.empty();
-                })
-                .map(this::onMessage);
+        // PINGs are written by the writer, with no Reactor stream per connection (Netty's timer queue per loop)
+        long tick = settings.heartbeatTick().toNanos();
+        heartbeat = channel.eventLoop().scheduleAtFixedRate(() -> beatOnLoop(made), tick, tick, TimeUnit.NANOSECONDS);
         if (room != null) {
-            work = work.startWith(Mono.defer(() -> initialJoin(room, since)));
+            run(initialJoin(room, since));
         }
-        Mono<Void> inbound = work
-                .flatMap(task -> task, settings.maxInFlight())
-                .takeUntilOther(closeSent)
-                .then()
-                .onErrorResume(e -> {
-                    close(closeCodeFor(e));
-                    return Mono.empty();
-                });
-
-        Mono<Void> send;
-        if (writer != null && channel != null) {
-            // The heartbeat as a task of the channel's own event loop: PINGs are written there by
-            // the writer, with no Reactor stream per connection (Netty's timer queue per loop).
-            long tick = settings.heartbeatTick().toNanos();
-            ScheduledFuture<?> beat = channel.eventLoop()
-                    .scheduleAtFixedRate(() -> beatOnLoop(writer), tick, tick, TimeUnit.NANOSECONDS);
-            send = closeSignal.asMono().then().doFinally(signal -> beat.cancel(false));
-        } else {
-            Flux<WebSocketMessage> frames = outbound.flux().map(this::toMessage);
-            Flux<WebSocketMessage> pings = Flux.interval(settings.heartbeatTick(), settings.heartbeatTick())
-                    .handle((tick, sink) -> {
-                        if (beat()) {
-                            sink.next(session.pingMessage(factory -> factory.wrap(new byte[0])));
-                        }
-                    });
-            send = session.send(Flux.merge(frames, pings).takeUntilOther(closeSignal.asMono()))
-                    .onErrorResume(e -> {
-                        debug().log("Connection {}: send failed: {}", id, e.toString());
-                        close(CloseCode.GOING_AWAY);
-                        return Mono.empty();
-                    });
-        }
-
-        return Mono.when(inbound, send, closing).doFinally(signal -> leaveAll());
     }
 
     /**
-     * Closes the connection with this code (once: later calls do nothing). Does not block. Must
-     * not be called under a room's lock (it cancels pending joins, which take room locks): from
-     * there, {@link #deliver} closes through another thread.
+     * Closes the connection with this code (once: later calls do nothing). From any thread; does
+     * not block. Not under a room's lock from the event loop ({@link #deliver} closes through a task).
      */
     public void close(CloseCode code) {
         if (CLOSED.compareAndSet(this, 0, 1)) {
             debug().addKeyValue(LogKeys.CODE, code.code()).log("Connection {} closing with {}", id, code.code());
-            closeSignal.tryEmitValue(new CloseStatus(code.code(), code.reason()));
+            if (channel.eventLoop().inEventLoop()) {
+                sendClose(code);
+            } else {
+                execute(() -> sendClose(code));
+            }
         }
     }
 
@@ -223,8 +211,8 @@ public final class Connection implements RoomViewer {
         return made;
     }
 
-    /** The socket's Netty channel, if it has one. */
-    @Nullable Channel channel() {
+    /** The socket's Netty channel. */
+    Channel channel() {
         return channel;
     }
 
@@ -256,46 +244,161 @@ public final class Connection implements RoomViewer {
         return true;
     }
 
-    /** Closes 1013 from another thread: the caller may hold a room's lock. */
+    /** Closes 1013 through a task of the event loop: the caller may hold a room's lock. */
     private void closeSlow() {
         if (CLOSED.compareAndSet(this, 0, 1)) {
             debug().addKeyValue(LogKeys.CODE, CloseCode.TRY_AGAIN_LATER.code())
                     .log("Connection {} closing with {}: reads too slowly", id, CloseCode.TRY_AGAIN_LATER.code());
             stats.slowClosed();
-            CloseStatus status = new CloseStatus(CloseCode.TRY_AGAIN_LATER.code(), CloseCode.TRY_AGAIN_LATER.reason());
-            Schedulers.parallel().schedule(() -> closeSignal.tryEmitValue(status));
+            execute(() -> sendClose(CloseCode.TRY_AGAIN_LATER));
         }
+    }
+
+    /** On the event loop: what is queued, then the close frame, then the socket closes. */
+    private void sendClose(CloseCode code) {
+        if (closeCode != 0 || !channel.isActive()) {
+            return; // the peer closed first, or the socket is gone
+        }
+        closeCode = code.code();
+        if (writer != null) {
+            writer.stop(); // what is queued goes first; nothing after the close frame
+        }
+        channel.writeAndFlush(new CloseWebSocketFrame(code.code(), code.reason()))
+                .addListener(ChannelFutureListener.CLOSE);
+        // a peer that does not read never lets the close frame through: drop the socket
+        closeDeadline = channel.eventLoop().schedule(this::abort, CLOSE_GRACE.toNanos(), TimeUnit.NANOSECONDS);
     }
 
     /** Drops the socket without a close handshake (the peer did not take the close frame). */
     private void abort() {
-        if (channel != null) {
+        if (channel.isOpen()) {
             debug().log("Connection {}: close frame not taken within {}, dropping the socket", id, CLOSE_GRACE);
             channel.close();
         }
     }
 
-    // ---- inbound ----
-
-    private Mono<Void> onMessage(WebSocketMessage message) {
-        lastInbound = System.nanoTime();
-        if (message.getType() != WebSocketMessage.Type.TEXT && message.getType() != WebSocketMessage.Type.BINARY) {
-            return Mono.empty(); // PONG (counted above as a sign of life)
+    private void execute(Runnable task) {
+        try {
+            channel.eventLoop().execute(task);
+        } catch (RejectedExecutionException e) {
+            channel.close(); // the event loop is shutting down
         }
-        DataBuffer payload = message.getPayload();
-        int size = payload.readableByteCount();
+    }
+
+    // ---- inbound (the channel's event loop) ----
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        try {
+            if (msg instanceof TextWebSocketFrame || msg instanceof BinaryWebSocketFrame) {
+                onMessage(((io.netty.handler.codec.http.websocketx.WebSocketFrame) msg).content());
+            } else if (msg instanceof PingWebSocketFrame ping) {
+                lastInbound = System.nanoTime();
+                if (closed == 0) {
+                    ctx.writeAndFlush(new PongWebSocketFrame(ping.content().retain()), ctx.voidPromise());
+                }
+            } else if (msg instanceof PongWebSocketFrame) {
+                lastInbound = System.nanoTime(); // a sign of life
+            } else if (msg instanceof CloseWebSocketFrame peerClose) {
+                peerClosed(peerClose.statusCode());
+            }
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        close(closeCodeFor(cause)); // not passed on: this is the last word on this connection's errors
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        end();
+        super.channelInactive(ctx);
+    }
+
+    /** The peer sent a close frame: answered with its code (none: 1000), then the socket closes. */
+    private void peerClosed(int code) {
+        closed = 1;
+        if (closeCode != 0) { // ours went first: this is the answer
+            channel.close();
+            return;
+        }
+        closeCode = code < 0 ? WebSocketCloseStatus.EMPTY.code() : code;
+        debug().addKeyValue(LogKeys.CODE, closeCode).log("Connection {} closing with {}, as the peer did", id, closeCode);
+        if (writer != null) {
+            writer.stop();
+        }
+        CloseWebSocketFrame answer = code < 0 ? new CloseWebSocketFrame() : new CloseWebSocketFrame(code, null);
+        channel.writeAndFlush(answer).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private void onMessage(ByteBuf payload) {
+        lastInbound = System.nanoTime();
+        if (closed != 0) {
+            return; // closing: nothing more is answered
+        }
+        int size = payload.readableBytes();
         if (size > settings.limits().maxFrameBytes()) {
             // Netty enforces the limit on the wire; this catches frames that grew when inflated
             close(CloseCode.MESSAGE_TOO_BIG);
-            return Mono.empty();
+            return;
         }
         byte[] bytes = new byte[size];
-        payload.read(bytes); // copied now: the buffer is released once this returns
+        payload.getBytes(payload.readerIndex(), bytes); // copied: the buffer is released once this returns
         try {
-            return handle(codec.decode(bytes));
+            run(handle(codec.decode(bytes)));
         } catch (ProtocolException e) {
             send(ServerFrame.Error.of(e));
-            return Mono.empty();
+        }
+    }
+
+    /**
+     * Runs a send's or a join's completion. {@code Mono.empty()}: it is done already. While
+     * {@code maxInFlight} are pending, the channel reads no more.
+     */
+    private void run(Mono<Void> task) {
+        if (task == Mono.<Void>empty()) {
+            return;
+        }
+        if (++inFlight >= settings.maxInFlight()) {
+            channel.config().setAutoRead(false);
+        }
+        Disposable.Composite made = pending;
+        if (made == null) {
+            made = Disposables.composite();
+            pending = made;
+        }
+        Pending subscriber = new Pending(made);
+        made.add(subscriber);
+        task.subscribe(subscriber);
+    }
+
+    /** A send or join pending; its end is counted on the event loop. */
+    private final class Pending extends BaseSubscriber<Void> {
+        private final Disposable.Composite all;
+
+        Pending(Disposable.Composite all) {
+            this.all = all;
+        }
+
+        @Override
+        protected void hookFinally(SignalType type) {
+            all.remove(this);
+            if (type != SignalType.CANCEL) {
+                if (channel.eventLoop().inEventLoop()) {
+                    completed();
+                } else {
+                    execute(Connection.this::completed);
+                }
+            }
+        }
+    }
+
+    private void completed() {
+        if (inFlight-- == settings.maxInFlight() && !ended) {
+            channel.config().setAutoRead(true);
         }
     }
 
@@ -423,16 +526,6 @@ public final class Connection implements RoomViewer {
         deliver(Outbound.of(frame));
     }
 
-    private WebSocketMessage toMessage(Outbound item) {
-        byte[] bytes = item instanceof SharedBatch batch
-                ? batch.bytes(codec)
-                : codec.encode(((Outbound.Frame) item).frame());
-        written.written(item, bytes.length);
-        DataBuffer buffer = session.bufferFactory().wrap(bytes); // no copy: shared bytes are read-only
-        return new WebSocketMessage(codec.binary() ? WebSocketMessage.Type.BINARY : WebSocketMessage.Type.TEXT,
-                buffer);
-    }
-
     /**
      * Called every heartbeat tick: true when a PING is due; closes the connection when the peer
      * went silent or it lags too far behind.
@@ -484,11 +577,30 @@ public final class Connection implements RoomViewer {
         return log.atDebug().addKeyValue(LogKeys.CONNECTION, id);
     }
 
-    private void leaveAll() {
+    /** The channel is gone: leave the rooms, cancel what is pending, give the ticket back. Once, on the event loop. */
+    private void end() {
+        if (ended) {
+            return;
+        }
+        ended = true;
         closed = 1;
+        if (heartbeat != null) {
+            heartbeat.cancel(false);
+        }
+        if (closeDeadline != null) {
+            closeDeadline.cancel(false);
+        }
+        if (pending != null) {
+            pending.dispose();
+        }
         for (String room : rooms) {
             services.rooms().leave(room, this);
         }
         rooms.clear();
+        if (ticket != null) {
+            ticket.release();
+        }
+        debug().log("Connection {} ended ({})", id, closeCode == 0 ? ABNORMAL : closeCode);
+        ends.ended(this, closeCode == 0 ? ABNORMAL : closeCode);
     }
 }

@@ -5,29 +5,25 @@ import dev.danmaku.gateway.fanout.OutboundStats;
 import dev.danmaku.protocol.CloseCode;
 import dev.danmaku.protocol.codec.FrameCodec;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
-import org.springframework.web.reactive.socket.CloseStatus;
-import org.springframework.web.reactive.socket.WebSocketHandler;
-import org.springframework.web.reactive.socket.WebSocketSession;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * {@code /ws}: makes a {@link Connection} for each upgraded session and returns its life. The
- * subprotocol picks the codec ({@code danmaku.v1.json} by default); the identity, the per-IP
- * ticket, the channel and the shorthand join come from the {@link Handshake} that
- * {@link WebSocketRoute} hands over with the session (or, through {@link #handle(WebSocketSession)},
- * as the session's principal). {@link #drain} closes the connections in waves at shutdown.
+ * {@code /ws}'s connections: makes a {@link Connection} for each upgraded channel (the subprotocol
+ * picks the codec, {@code danmaku.v1.json} by default; the identity, the per-IP ticket and the
+ * shorthand join come from the {@link Handshake} that {@link WebSocketRoute} made), keeps the open
+ * ones, counts how they ended, and {@link #drain closes them in waves} at shutdown.
  */
-public final class GatewayWebSocketHandler implements WebSocketHandler {
-
-    private static final Duration CLOSE_CODE_WAIT = Duration.ofSeconds(2);
+public final class GatewayWebSocketHandler implements Connection.Ends {
 
     private final Codecs codecs;
     private final ConnectionServices services;
@@ -52,46 +48,37 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
         return outboundStats;
     }
 
-    @Override
+    /** The subprotocols spoken, the default first. */
     public List<String> getSubProtocols() {
         return codecs.subprotocols();
     }
 
-    @Override
-    public Mono<Void> handle(WebSocketSession session) {
-        if (draining) { // this node is going away: reconnect elsewhere at once
-            return session.close(new CloseStatus(CloseCode.SERVICE_RESTART.code(), CloseCode.SERVICE_RESTART.reason()));
-        }
-        return session.getHandshakeInfo().getPrincipal() // resolved at the handshake: emits at once
-                .ofType(Handshake.class)
-                .defaultIfEmpty(Handshake.NONE)
-                .flatMap(handshake -> handle(session, handshake));
-    }
-
-    /** The same, for a session whose handshake is at hand ({@link WebSocketRoute}). */
-    Mono<Void> handle(WebSocketSession session, Handshake handshake) {
-        if (draining) { // this node is going away: reconnect elsewhere at once
-            return session.close(new CloseStatus(CloseCode.SERVICE_RESTART.code(), CloseCode.SERVICE_RESTART.reason()));
-        }
-        FrameCodec codec = codecs.forSubprotocol(session.getHandshakeInfo().getSubProtocol());
-        String id = services.settings().nodeId() + "-" + Long.toString(sequence.incrementAndGet(), 36);
-        Connection connection = new Connection(id, session, codec, handshake.identity(), services, outboundStats,
-                handshake.channel());
-        open.add(connection);
-        // once the connection's life is over, the code of the first close frame (kept by the
-        // session; within a moment, as the socket may still be closing); made only then
-        Mono<Void> closeCode = Mono.defer(() -> session.closeStatus()
-                .timeout(CLOSE_CODE_WAIT, Mono.empty())
-                .doOnNext(status -> closeCodes.record(status.getCode()))
-                .switchIfEmpty(Mono.fromRunnable(closeCodes::recordNone))
-                .onErrorResume(e -> Mono.empty())
-                .then());
-        return connection.run(handshake.room(), handshake.since()).then(closeCode).doFinally(signal -> {
-            open.remove(connection);
+    /**
+     * Starts a connection on this channel, upgraded to a WebSocket with this subprotocol (none:
+     * the default). On the channel's event loop. While draining, the channel is closed with 1012
+     * at once (reconnect elsewhere).
+     */
+    void open(Channel channel, @Nullable String subprotocol, Handshake handshake) {
+        if (draining) {
             if (handshake.ticket() != null) {
                 handshake.ticket().release();
             }
-        });
+            channel.writeAndFlush(new CloseWebSocketFrame(CloseCode.SERVICE_RESTART.code(),
+                    CloseCode.SERVICE_RESTART.reason())).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        FrameCodec codec = codecs.forSubprotocol(subprotocol);
+        String id = services.settings().nodeId() + "-" + Long.toString(sequence.incrementAndGet(), 36);
+        Connection connection = new Connection(id, channel, codec, handshake.identity(), services, outboundStats,
+                handshake.ticket(), this);
+        open.add(connection);
+        connection.start(handshake.room(), handshake.since());
+    }
+
+    @Override
+    public void ended(Connection connection, int closeCode) {
+        open.remove(connection);
+        closeCodes.record(closeCode);
     }
 
     /** Connections open now. */
@@ -110,8 +97,7 @@ public final class GatewayWebSocketHandler implements WebSocketHandler {
         long bytes = 0;
         for (Connection connection : open) {
             frames += connection.queuedFrames();
-            Channel channel = connection.channel();
-            ChannelOutboundBuffer buffer = channel == null ? null : channel.unsafe().outboundBuffer();
+            ChannelOutboundBuffer buffer = connection.channel().unsafe().outboundBuffer();
             if (buffer != null) {
                 bytes += buffer.totalPendingWriteBytes();
             }

@@ -32,7 +32,6 @@ import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.web.reactive.socket.CloseStatus;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -76,28 +75,30 @@ class ConnectionTest {
         }
     };
     private final List<Disposable> running = new CopyOnWriteArrayList<>();
+    private final List<TestSocket> sockets = new CopyOnWriteArrayList<>();
 
     @AfterEach
     void stop() {
         running.forEach(Disposable::dispose);
+        sockets.forEach(TestSocket::close);
     }
 
     private ConnectionSettings settings(Duration interval, Duration timeout, int queue) {
         return new ConnectionSettings("n1", limits, 20, 40, interval, timeout, queue, 32);
     }
 
-    private FakeSession connect(@Nullable Identity identity) {
+    private TestSocket connect(@Nullable Identity identity) throws Exception {
         return connect(identity, settings(Duration.ofSeconds(25), Duration.ofSeconds(60), 4096), false, null);
     }
 
-    private FakeSession connect(@Nullable Identity identity, ConnectionSettings settings, boolean stalled,
-                                @Nullable String room) {
-        FakeSession session = new FakeSession(JsonFrameCodec.SUBPROTOCOL, stalled);
+    private TestSocket connect(@Nullable Identity identity, ConnectionSettings settings, boolean stalled,
+                                @Nullable String room) throws Exception {
         GiftCatalogue gifts = new GiftCatalogue(GatewayProperties.DEFAULT_GIFTS);
         ConnectionServices services = new ConnectionServices(rooms, publisher, gifts, settings,
                 Clock.fixed(NOW, ZoneOffset.UTC), time);
-        Connection connection = new Connection("n1-1", session, codecs.defaultCodec(), identity, services);
-        running.add(connection.run(room, null).subscribe());
+        TestSocket session = TestSocket.open(TestSocket.connection("n1-1", codecs.defaultCodec(), identity, services),
+                stalled, room);
+        sockets.add(session);
         return session;
     }
 
@@ -105,17 +106,17 @@ class ConnectionTest {
         return new Identity(new User(id, id.toUpperCase(), role), rooms, NOW.plusSeconds(3600));
     }
 
-    private static List<JsonNode> frames(FakeSession session) {
+    private static List<JsonNode> frames(TestSocket session) {
         return session.sentTexts().stream().map(JSON::readTree).toList();
     }
 
-    private static JsonNode awaitFrame(FakeSession session, String type, int index) {
+    private static JsonNode awaitFrame(TestSocket session, String type, int index) {
         await().atMost(WAIT).until(() -> frames(session).stream().filter(f -> f.path("type").asString().equals(type))
                 .count() > index);
         return frames(session).stream().filter(f -> f.path("type").asString().equals(type)).toList().get(index);
     }
 
-    private static JsonNode awaitFrame(FakeSession session, String type) {
+    private static JsonNode awaitFrame(TestSocket session, String type) {
         return awaitFrame(session, type, 0);
     }
 
@@ -124,8 +125,8 @@ class ConnectionTest {
     }
 
     @Test
-    void welcomeIsTheFirstFrame() {
-        FakeSession session = connect(null);
+    void welcomeIsTheFirstFrame() throws Exception {
+        TestSocket session = connect(null);
         JsonNode welcome = awaitFrame(session, "welcome");
         assertThat(frames(session).get(0)).isEqualTo(welcome);
         assertThat(welcome.path("conn").asString()).isEqualTo("n1-1");
@@ -136,8 +137,8 @@ class ConnectionTest {
     }
 
     @Test
-    void badFramesAreAnsweredWithAnErrorAndTheConnectionStaysOpen() {
-        FakeSession session = connect(null);
+    void badFramesAreAnsweredWithAnErrorAndTheConnectionStaysOpen() throws Exception {
+        TestSocket session = connect(null);
         session.receive("not json");
         session.receive("{\"type\":\"dance\"}");
         session.receive("{\"type\":\"join\",\"room\":\"bad room!\"}");
@@ -153,8 +154,8 @@ class ConnectionTest {
     }
 
     @Test
-    void anErrorAboutASendCarriesItsId() {
-        FakeSession session = connect(identity("u1", Role.VIEWER, Set.of()));
+    void anErrorAboutASendCarriesItsId() throws Exception {
+        TestSocket session = connect(identity("u1", Role.VIEWER, Set.of()));
         session.receive(comment("c-1", "x".repeat(101)));
         JsonNode error = awaitFrame(session, "error");
         assertThat(error.path("code").asString()).isEqualTo("too_long");
@@ -162,8 +163,8 @@ class ConnectionTest {
     }
 
     @Test
-    void anonymousViewersMayJoinButNotSend() {
-        FakeSession session = connect(null);
+    void anonymousViewersMayJoinButNotSend() throws Exception {
+        TestSocket session = connect(null);
         session.receive("{\"type\":\"join\",\"room\":\"r1\"}");
         assertThat(awaitFrame(session, "joined").path("seq").asLong()).isEqualTo(-1);
 
@@ -175,10 +176,10 @@ class ConnectionTest {
     }
 
     @Test
-    void aCommentIsAckedOnlyOnceTheBrokerAcknowledgedIt() {
+    void aCommentIsAckedOnlyOnceTheBrokerAcknowledgedIt() throws Exception {
         Sinks.Empty<Void> acknowledged = Sinks.empty();
         broker = ingress -> acknowledged.asMono();
-        FakeSession session = connect(identity("u1", Role.VIEWER, Set.of()));
+        TestSocket session = connect(identity("u1", Role.VIEWER, Set.of()));
         session.receive(comment("c-1", "  hello  "));
 
         await().atMost(WAIT).until(() -> published.size() == 1);
@@ -195,9 +196,9 @@ class ConnectionTest {
     }
 
     @Test
-    void aSendTheBrokerDidNotStoreIsAnsweredUnavailable() {
+    void aSendTheBrokerDidNotStoreIsAnsweredUnavailable() throws Exception {
         broker = ingress -> Mono.error(new IngressUnavailableException("down", new RuntimeException()));
-        FakeSession session = connect(identity("u1", Role.VIEWER, Set.of()));
+        TestSocket session = connect(identity("u1", Role.VIEWER, Set.of()));
         session.receive(comment("c-1", "hi"));
         JsonNode error = awaitFrame(session, "error");
         assertThat(error.path("code").asString()).isEqualTo("unavailable");
@@ -205,8 +206,8 @@ class ConnectionTest {
     }
 
     @Test
-    void commentsBeyondTheBurstAreRateLimitedWithRetryAfter() {
-        FakeSession session = connect(identity("u1", Role.VIEWER, Set.of()));
+    void commentsBeyondTheBurstAreRateLimitedWithRetryAfter() throws Exception {
+        TestSocket session = connect(identity("u1", Role.VIEWER, Set.of()));
         for (int i = 0; i < 11; i++) {
             session.receive(comment("c-" + i, "hi"));
         }
@@ -223,8 +224,8 @@ class ConnectionTest {
     }
 
     @Test
-    void aGiftNotInTheCatalogueIsRefused() {
-        FakeSession session = connect(identity("u1", Role.VIEWER, Set.of()));
+    void aGiftNotInTheCatalogueIsRefused() throws Exception {
+        TestSocket session = connect(identity("u1", Role.VIEWER, Set.of()));
         session.receive("{\"type\":\"gift\",\"room\":\"r1\",\"id\":\"g-1\",\"gift\":\"yacht\",\"count\":1}");
         session.receive("{\"type\":\"gift\",\"room\":\"r1\",\"id\":\"g-2\",\"gift\":\"rocket\",\"count\":2}");
         JsonNode error = awaitFrame(session, "error");
@@ -235,8 +236,8 @@ class ConnectionTest {
     }
 
     @Test
-    void likesArePublishedWithoutAnAck() {
-        FakeSession session = connect(identity("u1", Role.VIEWER, Set.of()));
+    void likesArePublishedWithoutAnAck() throws Exception {
+        TestSocket session = connect(identity("u1", Role.VIEWER, Set.of()));
         session.receive("{\"type\":\"like\",\"room\":\"r1\",\"count\":3}");
         session.receive("{\"type\":\"ping\"}");
         awaitFrame(session, "pong");
@@ -246,13 +247,13 @@ class ConnectionTest {
     }
 
     @Test
-    void onlyTheRoomsModeratorsAndAdminsMayMute() {
+    void onlyTheRoomsModeratorsAndAdminsMayMute() throws Exception {
         String mute = "{\"type\":\"mute\",\"room\":\"r1\",\"user\":\"u42\",\"seconds\":600}";
-        FakeSession viewer = connect(identity("v1", Role.VIEWER, Set.of("r1")));
+        TestSocket viewer = connect(identity("v1", Role.VIEWER, Set.of("r1")));
         viewer.receive(mute);
         assertThat(awaitFrame(viewer, "error").path("code").asString()).isEqualTo("forbidden");
 
-        FakeSession otherRoom = connect(identity("m2", Role.MODERATOR, Set.of("r2")));
+        TestSocket otherRoom = connect(identity("m2", Role.MODERATOR, Set.of("r2")));
         otherRoom.receive(mute);
         assertThat(awaitFrame(otherRoom, "error").path("code").asString()).isEqualTo("forbidden");
         assertThat(published).isEmpty();
@@ -264,16 +265,16 @@ class ConnectionTest {
     }
 
     @Test
-    void anExpiredTokenMayNoLongerSend() {
+    void anExpiredTokenMayNoLongerSend() throws Exception {
         Identity expired = new Identity(new User("u1", "U1", Role.VIEWER), Set.of(), NOW.minusSeconds(1));
-        FakeSession session = connect(expired);
+        TestSocket session = connect(expired);
         session.receive(comment("c-1", "hi"));
         assertThat(awaitFrame(session, "error").path("code").asString()).isEqualTo("unauthorized");
     }
 
     @Test
-    void joiningMoreRoomsThanTheLimitIsRefused() {
-        FakeSession session = connect(null);
+    void joiningMoreRoomsThanTheLimitIsRefused() throws Exception {
+        TestSocket session = connect(null);
         for (String room : List.of("a", "b", "c", "d")) {
             session.receive("{\"type\":\"join\",\"room\":\"" + room + "\"}");
         }
@@ -288,56 +289,69 @@ class ConnectionTest {
     }
 
     @Test
-    void theRoomQueryJoinsRightAfterWelcome() {
-        FakeSession session = connect(null, settings(Duration.ofSeconds(25), Duration.ofSeconds(60), 4096), false, "r9");
+    void theRoomQueryJoinsRightAfterWelcome() throws Exception {
+        TestSocket session = connect(null, settings(Duration.ofSeconds(25), Duration.ofSeconds(60), 4096), false, "r9");
         JsonNode joined = awaitFrame(session, "joined");
         assertThat(joined.path("room").asString()).isEqualTo("r9");
         assertThat(frames(session).get(0).path("type").asString()).isEqualTo("welcome");
     }
 
     @Test
-    void aClosedConnectionLeavesItsRooms() {
-        FakeSession session = connect(null);
+    void aClosedConnectionLeavesItsRooms() throws Exception {
+        TestSocket session = connect(null);
         session.receive("{\"type\":\"join\",\"room\":\"r1\"}");
         awaitFrame(session, "joined");
         assertThat(rooms.viewerCount("r1")).isOne();
 
         session.hangUp();
         await().atMost(WAIT).until(() -> rooms.roomCount() == 0);
+        assertThat(session.endedWith(WAIT)).isEqualTo(Connection.ABNORMAL); // no close frame either way
     }
 
     @Test
-    void aSlowReaderIsClosedWith1013AfterQueueOverflow() {
-        FakeSession session = connect(null, settings(Duration.ofSeconds(25), Duration.ofSeconds(60), 64), true, null);
-        for (int i = 0; i < 200; i++) {
+    void aPeersCloseFrameIsAnsweredWithItsCodeAndEndsTheConnection() throws Exception {
+        TestSocket session = connect(null);
+        session.receive("{\"type\":\"join\",\"room\":\"r1\"}");
+        awaitFrame(session, "joined");
+
+        session.closeWith(1001);
+        assertThat(session.closeStatus(WAIT)).isEqualTo(1001);
+        assertThat(session.endedWith(WAIT)).isEqualTo(1001);
+        await().atMost(WAIT).until(() -> rooms.roomCount() == 0);
+    }
+
+    @Test
+    void aSlowReaderIsClosedWith1013AfterQueueOverflow() throws Exception {
+        TestSocket session = connect(null, settings(Duration.ofSeconds(25), Duration.ofSeconds(60), 64), true, null);
+        for (int i = 0; i < 3000; i++) { // the pongs fill the socket's buffers, then the queue
             session.receive("{\"type\":\"ping\"}");
         }
-        CloseStatus status = session.closeStatus(WAIT);
-        assertThat(status.getCode()).isEqualTo(CloseCode.TRY_AGAIN_LATER.code());
+        assertThat(session.closeStatus(WAIT)).isEqualTo(CloseCode.TRY_AGAIN_LATER.code());
+        // the peer never takes the close frame: the socket is dropped after the grace period
+        assertThat(session.endedWith(WAIT)).isEqualTo(CloseCode.TRY_AGAIN_LATER.code());
     }
 
     @Test
-    void aSilentPeerIsPingedThenClosedWith4000() {
-        FakeSession session = connect(null, settings(Duration.ofMillis(50), Duration.ofMillis(300), 4096), false, null);
-        CloseStatus status = session.closeStatus(WAIT);
-        assertThat(status.getCode()).isEqualTo(CloseCode.HEARTBEAT_TIMEOUT.code());
+    void aSilentPeerIsPingedThenClosedWith4000() throws Exception {
+        TestSocket session = connect(null, settings(Duration.ofMillis(50), Duration.ofMillis(300), 4096), false, null);
+        assertThat(session.closeStatus(WAIT)).isEqualTo(CloseCode.HEARTBEAT_TIMEOUT.code());
         assertThat(session.pings()).isGreaterThanOrEqualTo(2);
     }
 
     @Test
-    void aPeerThatAnswersStaysConnected() {
-        FakeSession session = connect(null, settings(Duration.ofMillis(50), Duration.ofMillis(300), 4096), false, null);
+    void aPeerThatAnswersStaysConnected() throws Exception {
+        TestSocket session = connect(null, settings(Duration.ofMillis(50), Duration.ofMillis(300), 4096), false, null);
         Disposable pongs = Flux.interval(Duration.ofMillis(50))
-                .subscribe(tick -> session.inbound.tryEmitNext(session.pongMessage(f -> f.wrap(new byte[0]))));
+                .subscribe(tick -> session.pong());
         running.add(pongs);
         await().during(Duration.ofMillis(800)).atMost(WAIT).until(session::isOpen);
         assertThat(session.pings()).isGreaterThanOrEqualTo(5);
     }
 
     @Test
-    void anInflatedFrameOverTheLimitClosesWith1009() {
-        FakeSession session = connect(null);
+    void anInflatedFrameOverTheLimitClosesWith1009() throws Exception {
+        TestSocket session = connect(null);
         session.receiveBytes(new byte[5000]);
-        assertThat(session.closeStatus(WAIT).getCode()).isEqualTo(CloseCode.MESSAGE_TOO_BIG.code());
+        assertThat(session.closeStatus(WAIT)).isEqualTo(CloseCode.MESSAGE_TOO_BIG.code());
     }
 }
