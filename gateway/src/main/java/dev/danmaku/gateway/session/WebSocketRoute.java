@@ -42,6 +42,7 @@ import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.support.Netty4HeadersAdapter;
+import reactor.core.publisher.Mono;
 import reactor.netty.NettyPipeline;
 
 /**
@@ -181,7 +182,9 @@ public final class WebSocketRoute {
             return;
         }
         ConnectionCap.Ticket held = ticket;
-        tokens.verify(token).subscribe(
+        // never empty: a verifier that found no identity would otherwise leave the handshake unanswered
+        tokens.verify(token).switchIfEmpty(Mono.error(() -> new InvalidTokenException("invalid token: no identity")))
+                .subscribe(
                 identity -> onLoop(ctx, held, () -> upgrade(ctx, request, new Handshake(identity, held, room, since))),
                 error -> onLoop(ctx, held, () -> {
                     release(held);
