@@ -32,6 +32,7 @@ import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.util.ReferenceCountUtil;
 import java.time.Duration;
 import java.util.Set;
@@ -291,7 +292,7 @@ public final class Connection extends ChannelInboundHandlerAdapter implements Ro
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         try {
             if (msg instanceof TextWebSocketFrame || msg instanceof BinaryWebSocketFrame) {
-                onMessage(((io.netty.handler.codec.http.websocketx.WebSocketFrame) msg).content());
+                onMessage(((WebSocketFrame) msg).content());
             } else if (msg instanceof PingWebSocketFrame ping) {
                 lastInbound = System.nanoTime();
                 if (closed == 0) {

@@ -1,8 +1,8 @@
 package dev.danmaku.gateway.session;
 
+import dev.danmaku.gateway.auth.Identity;
 import dev.danmaku.gateway.fanout.FanoutEventLoop;
 import dev.danmaku.gateway.fanout.OutboundStats;
-import dev.danmaku.gateway.auth.Identity;
 import dev.danmaku.protocol.codec.FrameCodec;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
@@ -49,7 +49,7 @@ import org.jspecify.annotations.Nullable;
  */
 final class TestSocket {
 
-    static final EventLoopGroup SERVER_LOOP =
+    private static final EventLoopGroup SERVER_LOOP =
             FanoutEventLoop.group(1, new DefaultThreadFactory("test-socket-server", true), NioIoHandler.newFactory(), 5);
     private static final EventLoopGroup CLIENT_LOOP =
             new io.netty.channel.MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("test-socket-client", true),
