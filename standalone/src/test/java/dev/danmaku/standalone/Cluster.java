@@ -43,6 +43,10 @@ public final class Cluster {
                 .allowBlockingCallsInside(
                         "io.github.resilience4j.circuitbreaker.internal.CircuitBreakerStateMachine$OpenState",
                         "toHalfOpenState")
+                // Netty's adaptive allocator frees a magazine it replaces under that magazine's
+                // StampedLock (gateway BlockingCalls says more)
+                .allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$MagazineGroup",
+                        "tryExpandMagazines")
                 .blockingMethodCallback(method -> {
                     new Throwable("Blocking call " + method + " on " + Thread.currentThread().getName())
                             .printStackTrace(System.out);

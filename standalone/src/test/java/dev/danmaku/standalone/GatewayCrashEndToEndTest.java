@@ -204,7 +204,7 @@ class GatewayCrashEndToEndTest {
                             + resumed.frames().stream().map(f -> f.path("type").asString() + ":" + f.path("seq").asLong()
                             + ":" + f.path("recovered").asBoolean() + ":" + f.path("comments").size()
                             + ":" + f.path("dropped").asInt()).toList() + ", resumed open " + resumed.isOpen()
-                            + " (close code " + resumed.closeCode() + ")", e);
+                            + " (close code " + resumed.closeCode() + ", error " + resumed.error() + ")", e);
                 }
                 old.comments(room).forEach(c -> seen.add(c.path("id").asString()));
                 resumed.comments(room).forEach(c -> seen.add(c.path("id").asString()));

@@ -31,6 +31,10 @@ public final class BlockingCalls implements BlockHoundIntegration {
         // when two sends find the wait over at once.
         builder.allowBlockingCallsInside(
                 "io.github.resilience4j.circuitbreaker.internal.CircuitBreakerStateMachine$OpenState", "toHalfOpenState");
+        // Netty's default allocator (adaptive, 4.2) adds a magazine when threads contend for one, and
+        // frees the one it replaces under that magazine's StampedLock: no I/O, held for a moment. It
+        // parked a test client's event loop under a resume storm (standalone GatewayCrashEndToEndTest).
+        builder.allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$MagazineGroup", "tryExpandMagazines");
         builder.blockingMethodCallback(method -> {
             StringWriter trace = new StringWriter();
             new Throwable().printStackTrace(new PrintWriter(trace));
