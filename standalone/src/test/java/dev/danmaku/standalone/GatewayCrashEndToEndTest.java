@@ -177,7 +177,7 @@ class GatewayCrashEndToEndTest {
             System.out.println("comments sent again after an error: " + resent);
 
             // each viewer notices, and resumes on gateway B from the last seq it saw
-            // (the JDK client has no heartbeat of its own: one whose socket never reports the end is
+            // (the test client has no heartbeat of its own: one whose socket never reports the end is
             // given up after 20 s, as danmaku-client.js does when no pong comes)
             AtomicInteger givenUp = new AtomicInteger();
             onSurvivor.addAll(connectAll(pool, onChild.stream().map(old -> (Supplier<WsClient>) () -> {

@@ -49,14 +49,14 @@ import tools.jackson.databind.json.JsonMapper;
  * no extension and no subprotocol, sends no {@code Origin} unless told to, and answers PINGs.
  *
  * <p>Not the JDK's {@code java.net.http.WebSocket}: under a resume storm (200 viewers each
- * taking a replay at once) it now and then handed a text message spliced at one of its read
- * boundaries with bytes of a later frame, and then failed the connection (docs/gateway.md,
- * "Testing with the JDK client"): a test of the gateway failed on the client.
+ * taking a replay at once) it now and then handed over a text message whose JSON broke exactly at
+ * one of its read boundaries, or failed the connection with a bare {@code ProtocolException}
+ * (docs/gateway.md, "Testing with the JDK client").
  */
 public final class WsClient implements AutoCloseable {
 
     public static final JsonMapper JSON = JsonMapper.builder().build();
-    /** What the gateway may send in one message, with room to spare (its default is 64 KiB). */
+    /** Far more than any message the gateway sends: a test never fails on the client's limit. */
     private static final int MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
     /**
      * Shared by every client of the test JVM, as a browser's network thread is by its tabs. Plain
@@ -197,7 +197,7 @@ public final class WsClient implements AutoCloseable {
 
     public void send(String json) {
         Channel ch = channel;
-        if (ch == null || !opened.isDone()) {
+        if (ch == null || !handshaken()) {
             throw new IllegalStateException("not connected");
         }
         if (!ch.writeAndFlush(new TextWebSocketFrame(json)).awaitUninterruptibly(5, TimeUnit.SECONDS)) {
@@ -272,8 +272,11 @@ public final class WsClient implements AutoCloseable {
 
     boolean isOpen() {
         Channel ch = channel;
-        return ch != null && ch.isActive() && opened.isDone() && !opened.isCompletedExceptionally()
-                && closeCode.get() < 0;
+        return ch != null && ch.isActive() && handshaken() && closeCode.get() < 0;
+    }
+
+    private boolean handshaken() {
+        return opened.isDone() && !opened.isCompletedExceptionally();
     }
 
     /** Drops the socket without a close frame. */
@@ -287,8 +290,7 @@ public final class WsClient implements AutoCloseable {
     @Override
     public void close() {
         Channel ch = channel;
-        if (ch != null && ch.isActive() && closeCode.get() < 0 && opened.isDone()
-                && !opened.isCompletedExceptionally()) {
+        if (isOpen()) {
             ch.writeAndFlush(new CloseWebSocketFrame(1000, "bye")).addListener(done -> ch.close());
         } else {
             abort();

@@ -32,8 +32,9 @@ public final class BlockingCalls implements BlockHoundIntegration {
         builder.allowBlockingCallsInside(
                 "io.github.resilience4j.circuitbreaker.internal.CircuitBreakerStateMachine$OpenState", "toHalfOpenState");
         // Netty's default allocator (adaptive, 4.2) adds a magazine when threads contend for one, and
-        // frees the one it replaces under that magazine's StampedLock: no I/O, held for a moment. It
-        // parked a test client's event loop under a resume storm (standalone GatewayCrashEndToEndTest).
+        // frees the one it replaces under that magazine's StampedLock: no I/O, held for a moment. Seen
+        // on a Netty client loop in a resume storm (standalone GatewayCrashEndToEndTest); the gateway's
+        // loops share that allocator.
         builder.allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$MagazineGroup", "tryExpandMagazines");
         builder.blockingMethodCallback(method -> {
             StringWriter trace = new StringWriter();
