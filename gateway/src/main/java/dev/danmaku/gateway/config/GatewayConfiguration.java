@@ -28,6 +28,7 @@ import dev.danmaku.protocol.codec.CborFrameCodec;
 import dev.danmaku.protocol.codec.JsonFrameCodec;
 import io.github.bucket4j.TimeMeter;
 import io.micrometer.core.instrument.FunctionCounter;
+import io.netty.channel.ChannelOption;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.time.Clock;
@@ -162,6 +163,20 @@ public class GatewayConfiguration {
     WebServerFactoryCustomizer<NettyReactiveWebServerFactory> webSocketRouteCustomizer(WebSocketRoute route) {
         return factory -> factory.addServerCustomizers(
                 server -> server.doOnChannelInit((observer, channel, address) -> route.install(channel)));
+    }
+
+    /**
+     * Bounds each accepted socket's kernel send buffer ({@code danmaku.outbound.socket-send-buffer}):
+     * left to autotuning, a socket whose reader stalls can hold megabytes in the kernel, where the
+     * outbound queue's lag policy does not see them, and ten thousand of them put the whole host's
+     * TCP under memory pressure (dropped segments, retransmission stalls of many seconds on every
+     * socket: measured with the fan-out bench, docs/performance.md).
+     */
+    @Bean
+    WebServerFactoryCustomizer<NettyReactiveWebServerFactory> socketSendBufferCustomizer(GatewayProperties properties) {
+        int bytes = Math.toIntExact(properties.outbound().socketSendBuffer().toBytes());
+        return factory -> factory.addServerCustomizers(
+                server -> bytes > 0 ? server.childOption(ChannelOption.SO_SNDBUF, bytes) : server);
     }
 
     @Bean

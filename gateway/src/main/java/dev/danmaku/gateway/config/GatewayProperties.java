@@ -8,6 +8,7 @@ import java.util.UUID;
 import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
 
 /**
  * Everything the gateway reads from {@code danmaku.*}. Defaults live here (not in a YAML
@@ -49,7 +50,7 @@ public record GatewayProperties(
     public static GatewayProperties defaults() {
         return new GatewayProperties(null, false, Heartbeat.DEFAULTS, new Auth(null, Duration.ofHours(24), null),
                 new Kafka("localhost:9092", 6, (short) 1, Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofMillis(5)),
-                Feed.DEFAULTS, LimitsProperties.DEFAULTS, new Outbound(4096, 32, Duration.ofSeconds(10)), null, null);
+                Feed.DEFAULTS, LimitsProperties.DEFAULTS, new Outbound(4096, 32, Duration.ofSeconds(10), Outbound.DEFAULT_SOCKET_SEND_BUFFER), null, null);
     }
 
     private static String randomNodeId() {
@@ -177,13 +178,25 @@ public record GatewayProperties(
      *                      still go, up to a quarter more (64 at least); beyond that: close 1013
      * @param maxInFlight   a connection's frames being processed at once (sends waiting for the broker, joins)
      * @param maxLag        how long a viewer may lag before it is closed with 1013
+     * @param socketSendBuffer each accepted socket's kernel send buffer ({@code SO_SNDBUF}; Linux
+     *                      reserves twice this), so that a slow reader's backlog stays in its queue,
+     *                      where the lag policy sees it, and the host's TCP memory stays bounded
+     *                      with thousands of sockets; 0 leaves it to the kernel's autotuning (up to
+     *                      {@code tcp_wmem}'s maximum, 4 MiB by default, per socket)
      */
     public record Outbound(@DefaultValue("4096") int queueCapacity, @DefaultValue("32") int maxInFlight,
-                           @DefaultValue("10s") Duration maxLag) {
+                           @DefaultValue("10s") Duration maxLag, @DefaultValue("32KB") DataSize socketSendBuffer) {
+
+        public static final DataSize DEFAULT_SOCKET_SEND_BUFFER = DataSize.ofKilobytes(32);
+
         public Outbound {
             if (queueCapacity < 64 || maxInFlight < 1 || maxLag.toMillis() < 100) {
                 throw new IllegalArgumentException(
                         "danmaku.outbound: queue-capacity >= 64, max-in-flight >= 1, max-lag >= 100ms");
+            }
+            if (socketSendBuffer.isNegative() || socketSendBuffer.toBytes() > Integer.MAX_VALUE / 2
+                    || socketSendBuffer.toBytes() > 0 && socketSendBuffer.toBytes() < 4096) {
+                throw new IllegalArgumentException("danmaku.outbound.socket-send-buffer: 0 (the kernel's) or 4KB..1GB");
             }
         }
     }

@@ -206,6 +206,11 @@ final class RawWsClient implements AutoCloseable {
     }
 
     /** True once the stream ended (a close frame, the end of the stream, or a reset). */
+    /** The client's end of the TCP connection: its local port. */
+    int localPort() {
+        return socket.getLocalPort();
+    }
+
     boolean ended() {
         return ended;
     }

@@ -19,6 +19,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -210,6 +212,50 @@ class SlowViewerIntegrationTest {
                 client.close();
             }
         }
+    }
+
+    @Test
+    void aStalledViewersBacklogWaitsInItsQueueWhereTheLagPolicySeesItNotInTheKernel() throws Exception {
+        OutboundStats stats = gateway.getBean(GatewayWebSocketHandler.class).outboundStats();
+        GatewayWebSocketHandler handler = gateway.getBean(GatewayWebSocketHandler.class);
+        int openBefore = handler.openConnections();
+        String room = "stall-" + UUID.randomUUID().toString().substring(0, 8);
+        admin.createTopics(List.of(new NewTopic(Topics.room(room), 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+        try (RawWsClient stalled = new RawWsClient(port, "room=" + room)) {
+            await().atMost(WAIT).until(() -> handler.openConnections() == openBefore + 1);
+            long lagStarts = stats.lagStarts();
+            List<Long> published = publishUntil(room, () -> stats.lagStarts() > lagStarts);
+
+            // what the gateway's socket holds unsent: bounded by the 32 KiB SO_SNDBUF (the kernel
+            // reserves twice that, and a write may pass it by one segment), where autotuning had let
+            // it grow to megabytes on loopback, out of the lag policy's sight
+            long unsent = unsentBytes(port, stalled.localPort());
+            assertThat(unsent).as("bytes in the gateway's send queue for the stalled viewer, after %d batches of %d bytes",
+                    published.size(), BUS.encodeBatch(commentBatch(room, 0)).length).isBetween(1L, 160L * 1024);
+        }
+        await().atMost(WAIT).until(() -> handler.openConnections() == openBefore);
+    }
+
+    /**
+     * The unsent bytes ({@code tx_queue}) of the server's socket from {@code serverPort} to
+     * {@code clientPort}, as Linux lists it in {@code /proc/net/tcp6} (or {@code tcp}).
+     */
+    private static long unsentBytes(int serverPort, int clientPort) throws Exception {
+        for (String file : List.of("/proc/net/tcp6", "/proc/net/tcp")) {
+            for (String line : Files.readAllLines(Path.of(file))) {
+                // sl local_address rem_address st tx_queue:rx_queue ...
+                String[] fields = line.trim().split("\\s+");
+                if (fields.length > 4 && fields[1].endsWith(":" + hexPort(serverPort))
+                        && fields[2].endsWith(":" + hexPort(clientPort)) && fields[3].equals("01")) {
+                    return Long.parseLong(fields[4].substring(0, fields[4].indexOf(':')), 16);
+                }
+            }
+        }
+        throw new AssertionError("no established socket from :" + serverPort + " to :" + clientPort);
+    }
+
+    private static String hexPort(int port) {
+        return String.format("%04X", port);
     }
 
     /** A fast viewer on the JDK's client that notes, for each batch, when it arrived after its {@code ts}. */
