@@ -114,6 +114,13 @@ final class BenchClient implements AutoCloseable {
     private int next;
     private long sendStart;
     private double rate;
+    /**
+     * Seconds over which the rate rises from 0 at the start. At full rate from the first second,
+     * the client, its JIT still cold, fell behind 10,000 viewers: their receive queues filled
+     * (128 KiB each, 1.2 GB in all), the host's TCP went under memory pressure and dropped segments,
+     * and some viewers stalled for tens of seconds on retransmission timeouts (runs 83 and 88-90).
+     */
+    private double ramp;
     private @Nullable ScheduledFuture<?> sendTask;
     private long duplicates;
     private long unknown;
@@ -135,10 +142,23 @@ final class BenchClient implements AutoCloseable {
     /** Whether viewers offer permessage-deflate as browsers do ({@code client_max_window_bits}); senders never do. */
     private final boolean deflate;
 
-    BenchClient(String host, int port, boolean deflate) throws InterruptedException, ExecutionException {
+    /** Each socket's {@code SO_RCVBUF}; 0: the kernel's autotuning. */
+    private final int receiveBuffer;
+
+    /**
+     * @param receiveBuffer each socket's {@code SO_RCVBUF}; 0 (the default) leaves it to the
+     *                      kernel. On loopback the client's receive buffers count against the same
+     *                      host's {@code tcp_mem} as the server's send buffers, which a remote
+     *                      viewer's would not; but a small one made things worse (run 84, 32 KiB:
+     *                      the gateway 59 s behind at 0.29 of its core, 308 retransmission
+     *                      timeouts), likely because loopback's MSS is about 64 KB and a receiver
+     *                      with less room than one segment offers a zero window (not proven)
+     */
+    BenchClient(String host, int port, boolean deflate, int receiveBuffer) throws InterruptedException, ExecutionException {
         this.host = host;
         this.port = port;
         this.deflate = deflate;
+        this.receiveBuffer = receiveBuffer;
         this.loopback = host.startsWith("127.");
         this.loopThread = loop.submit(Thread::currentThread).get();
     }
@@ -217,10 +237,11 @@ final class BenchClient implements AutoCloseable {
         });
     }
 
-    /** Starts sending ids {@code 0..total-1} at {@code rate} per second, round robin over the senders but the last. */
-    void startSending(String room, double rate, int senderCount) {
+    /** Starts sending ids {@code 0..total-1} at {@code rate} per second (rising to it over {@code rampSeconds}), round robin over the senders but the last. */
+    void startSending(String room, double rate, double rampSeconds, int senderCount) {
         loop.execute(() -> {
             this.rate = rate;
+            this.ramp = rampSeconds;
             this.sendStart = System.nanoTime();
             this.sendTask = loop.scheduleAtFixedRate(() -> sendDue(room, senderCount), 0, 1, TimeUnit.MILLISECONDS);
         });
@@ -258,6 +279,16 @@ final class BenchClient implements AutoCloseable {
                   int viewers) {
     }
 
+    /** Closes the viewers from the {@code from}th one on (in the order they connected) and waits for them to be gone (or 20 s). */
+    void closeViewersFrom(int from) throws InterruptedException {
+        List<Channel> channels = onLoop(() -> {
+            List<Channel> some = new ArrayList<>();
+            viewers.subList(Math.min(from, viewers.size()), viewers.size()).forEach(v -> some.add(v.channel));
+            return some;
+        });
+        closeAndAwait(channels);
+    }
+
     /** Closes every connection and waits for them to be gone (or 20 s). */
     void closeAll() throws InterruptedException {
         List<Channel> channels = onLoop(() -> {
@@ -265,6 +296,10 @@ final class BenchClient implements AutoCloseable {
             viewers.forEach(v -> all.add(v.channel));
             return all;
         });
+        closeAndAwait(channels);
+    }
+
+    private static void closeAndAwait(List<Channel> channels) throws InterruptedException {
         for (Channel channel : channels) {
             channel.close();
         }
@@ -295,8 +330,10 @@ final class BenchClient implements AutoCloseable {
     }
 
     private void sendDue(String room, int senderCount) {
-        long elapsed = System.nanoTime() - sendStart;
-        int due = (int) Math.min(total, (long) (elapsed * rate / 1e9) + 1);
+        double seconds = (System.nanoTime() - sendStart) / 1e9;
+        // the rate rises linearly over the ramp, then stays: ids sent by then are rate × (t − ramp / 2)
+        double sent = seconds < ramp ? rate * seconds * seconds / (2 * ramp) : rate * (seconds - ramp / 2);
+        int due = (int) Math.min(total, (long) sent + 1);
         while (next < due) {
             int seq = next++;
             Channel sender = senders.get(seq % senderCount);
@@ -340,7 +377,11 @@ final class BenchClient implements AutoCloseable {
                 // a byte scan; a malformed frame would show as unknown ids or lost deliveries.
                 .withUTF8Validator(false)
                 .build();
-        return new Bootstrap()
+        Bootstrap bootstrap = new Bootstrap();
+        if (receiveBuffer > 0) { // before connecting, so that the window is offered from the SYN on
+            bootstrap.option(ChannelOption.SO_RCVBUF, receiveBuffer);
+        }
+        return bootstrap
                 .group(loop)
                 .channel(EpollSocketChannel.class)
                 .option(ChannelOption.TCP_NODELAY, true)

@@ -52,10 +52,12 @@ public final class FanoutBench {
         DEFAULTS.put("rate", "350");             // comments per second
         DEFAULTS.put("senders", "400");          // distinct users sending
         DEFAULTS.put("warmup", "90");            // seconds of load before measuring: every JVM's JIT settles (docs/performance.md)
+        DEFAULTS.put("ramp", "20");             // seconds at the start of the warm-up over which the rate rises from 0
         DEFAULTS.put("duration", "30");          // seconds measured
         DEFAULTS.put("drain", "15");             // seconds to wait at most for the last deliveries
         DEFAULTS.put("in-flight", "256");        // handshakes under way at once
         DEFAULTS.put("deflate", "false");        // viewers offer permessage-deflate, as browsers do
+        DEFAULTS.put("client-rcvbuf", "0");      // each client socket's SO_RCVBUF; 0: the kernel's (see BenchClient)
         DEFAULTS.put("room", "bench");
         DEFAULTS.put("work", "/tmp/perf");       // logs, broker data
         DEFAULTS.put("bootstrap", "");           // an existing broker; empty: start one
@@ -201,9 +203,14 @@ public final class FanoutBench {
 
     private Result measure(String name, long pid, int port, String viewerPath, @Nullable String subprotocol,
                            boolean gateway, List<String> senderPaths) throws Exception {
-        return options.get("mode").equals("idle")
+        // the host's TCP counters over the whole run of this target (connects and warm-up too): a
+        // run that put TCP under memory pressure had sockets stalled by dropped segments
+        Map<String, Long> tcpBefore = Proc.tcpCounters();
+        Result result = options.get("mode").equals("idle")
                 ? measureIdle(name, pid, port, viewerPath, subprotocol, gateway)
                 : measureFanout(name, pid, port, viewerPath, subprotocol, gateway, senderPaths);
+        result.figures().putAll(Proc.delta(tcpBefore, Proc.tcpCounters()));
+        return result;
     }
 
     private Result measureFanout(String name, long pid, int port, String viewerPath, @Nullable String subprotocol,
@@ -212,10 +219,15 @@ public final class FanoutBench {
         double rate = Double.parseDouble(options.get("rate"));
         int warmup = intOption("warmup");
         int duration = intOption("duration");
-        int total = (int) Math.round(rate * (warmup + duration));
-        int measureFrom = (int) Math.round(rate * warmup);
+        double ramp = Double.parseDouble(options.get("ramp"));
+        if (ramp < 0 || ramp > warmup) {
+            throw new IllegalArgumentException("--ramp must be within 0..warmup, not " + ramp);
+        }
+        // the ids sent in the measured window [warmup, warmup + duration) once the ramp is behind
+        int total = (int) Math.round(rate * (warmup + duration - ramp / 2));
+        int measureFrom = (int) Math.round(rate * (warmup - ramp / 2));
         String room = options.get("room");
-        try (BenchClient client = new BenchClient("127.0.0.1", port, Boolean.parseBoolean(options.get("deflate")))) {
+        try (BenchClient client = new BenchClient("127.0.0.1", port, Boolean.parseBoolean(options.get("deflate")), intOption("client-rcvbuf"))) {
             client.plan(total, measureFrom, total);
             client.connectSenders(senderPaths, subprotocol).get(120, TimeUnit.SECONDS);
             long connectNanos = client.connectViewers(viewers, viewerPath, subprotocol, gateway,
@@ -233,7 +245,7 @@ public final class FanoutBench {
                 }
                 log(name + ": a probe came back; sending");
             }
-            client.startSending(room, rate, senderPaths.size() - (gateway ? 1 : 0));
+            client.startSending(room, rate, ramp, senderPaths.size() - (gateway ? 1 : 0));
             long warmupEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(warmup);
             if (gateway && stages != null) {
                 // Once during the warm-up, as a Prometheus scraping from the start would have: the
@@ -253,8 +265,10 @@ public final class FanoutBench {
                         .start().waitFor(30, TimeUnit.SECONDS);
             }
             Sample start = sample(client, pid);
+            Map<String, Long> tcpStart = Proc.tcpCounters();
             Thread.sleep(TimeUnit.SECONDS.toMillis(duration));
             Sample end = sample(client, pid);
+            Map<String, Long> tcpWindow = Proc.delta(tcpStart, Proc.tcpCounters());
             Map<String, Object> stageFigures = stagesStart == null ? Map.of() : Stages.between(stagesStart, stages.read());
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(intOption("drain"));
             long expected = (long) total * client.ready;
@@ -265,6 +279,7 @@ public final class FanoutBench {
             Result result = Result.fanout(name, viewers, client.ready, connectNanos, rate, total, warmup, start, end, totals,
                     expected, client.viewersClosed, client.acks, client.senderErrors, client.firstSenderError);
             result.figures().putAll(stageFigures);
+            tcpWindow.forEach((counter, value) -> result.figures().put("measured." + counter, value));
             result.figures().put("viewers.deflated", client.viewersDeflated);
             client.closeAll();
             return result;
@@ -275,7 +290,7 @@ public final class FanoutBench {
                                boolean gateway) throws Exception {
         int viewers = intOption("viewers");
         int warm = Math.min(intOption("idle-warm"), viewers);
-        try (BenchClient client = new BenchClient("127.0.0.1", port, Boolean.parseBoolean(options.get("deflate")))) {
+        try (BenchClient client = new BenchClient("127.0.0.1", port, Boolean.parseBoolean(options.get("deflate")), intOption("client-rcvbuf"))) {
             client.plan(0, 0, 0);
             client.connectViewers(warm, viewerPath, subprotocol, gateway, intOption("in-flight"))
                     .get(10, TimeUnit.MINUTES);
@@ -299,6 +314,20 @@ public final class FanoutBench {
             Result result = Result.idle(name, viewers, client.ready, viewers - warm, connectNanos, rssBefore,
                     rssConnected, rssHeld, cpuConnect, cpuHold, intOption("hold"), client.viewersClosed);
             result.figures().put("viewers.deflated", client.viewersDeflated);
+            // A reconnect storm onto the now warm server (its JIT has compiled the connect path, as
+            // a node's that has run for a while): the measured viewers are dropped at once and
+            // connect again, with the warm-up's viewers still held
+            client.closeViewersFrom(warm);
+            Thread.sleep(3000);
+            log(name + ": reconnect storm: " + (viewers - warm) + " viewers dropped, connecting again");
+            int failedBefore = client.failed;
+            long cpuBeforeStorm = Proc.cpuNanos(pid);
+            long stormNanos = client.connectViewers(viewers - warm, viewerPath, subprotocol, gateway,
+                    intOption("in-flight")).get(10, TimeUnit.MINUTES);
+            long cpuStorm = Proc.cpuNanos(pid) - cpuBeforeStorm;
+            result.figures().put("reconnect.failed", client.failed - failedBefore);
+            result.figures().put("reconnect.per.s", Math.round((viewers - warm) / (stormNanos / 1e9)));
+            result.figures().put("reconnect.server.cpu.us.per.connect", cpuStorm / 1000.0 / (viewers - warm));
             client.closeAll();
             return result;
         }
