@@ -56,6 +56,12 @@ class GatewayStartupTest {
     }
 
     @Test
+    void aSocketSendBufferUnderAPageFailsTheStartUp() {
+        assertThatThrownBy(() -> start("danmaku.dev-mode=true", "danmaku.outbound.socket-send-buffer=1KB"))
+                .rootCause().hasMessageContaining("danmaku.outbound.socket-send-buffer");
+    }
+
+    @Test
     void outsideDevModeThereIsNoDevTokenEndpointAndForeignOriginsAreRefused() throws Exception {
         try (ConfigurableApplicationContext gateway = start("danmaku.auth.jwt-secret=" + SECRET,
                 "danmaku.allowed-origins=http://good.example")) {
