@@ -73,6 +73,7 @@ class ChannelWriterTest {
             texts.add(((TextWebSocketFrame) frame).text());
             ReferenceCountUtil.release(frame);
         }
+        client.finishAndReleaseAll();
         return texts;
     }
 

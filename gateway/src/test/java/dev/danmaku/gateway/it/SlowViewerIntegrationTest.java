@@ -216,8 +216,8 @@ class SlowViewerIntegrationTest {
 
     @Test
     void aStalledViewersBacklogWaitsInItsQueueWhereTheLagPolicySeesItNotInTheKernel() throws Exception {
-        OutboundStats stats = gateway.getBean(GatewayWebSocketHandler.class).outboundStats();
         GatewayWebSocketHandler handler = gateway.getBean(GatewayWebSocketHandler.class);
+        OutboundStats stats = handler.outboundStats();
         int openBefore = handler.openConnections();
         String room = "stall-" + UUID.randomUUID().toString().substring(0, 8);
         admin.createTopics(List.of(new NewTopic(Topics.room(room), 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
